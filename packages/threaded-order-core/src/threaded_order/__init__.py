@@ -1,0 +1,50 @@
+"""threaded-order: run functions concurrently on threads while honouring a dependency graph."""
+
+from __future__ import annotations
+
+from .graph import CycleError, DAGraph, Task, TaskGraphError, UnknownDependencyError
+from .hookspecs import hookimpl, hookspec
+from .markers import dmark, register_marked, tag
+from .plugins import (
+    ENTRY_POINT_GROUP,
+    PluginManager,
+    PluginWarning,
+    create_plugin_manager,
+    installed_plugins,
+    load_entrypoint_plugins,
+)
+from .results import CANCELLED, FAILED, PASSED, SKIPPED, TaskResult, exit_status
+from .scheduler import Scheduler, default_workers
+from .thread_logging import ThreadProxyLogger, configure_logging
+
+__version__ = "2.0.0"
+
+__all__ = [
+    "CANCELLED",
+    "ENTRY_POINT_GROUP",
+    "FAILED",
+    "PASSED",
+    "SKIPPED",
+    "CycleError",
+    "DAGraph",
+    "PluginManager",
+    "PluginWarning",
+    "Scheduler",
+    "Task",
+    "TaskGraphError",
+    "TaskResult",
+    "ThreadProxyLogger",
+    "UnknownDependencyError",
+    "__version__",
+    "configure_logging",
+    "create_plugin_manager",
+    "default_workers",
+    "dmark",
+    "exit_status",
+    "hookimpl",
+    "hookspec",
+    "installed_plugins",
+    "load_entrypoint_plugins",
+    "register_marked",
+    "tag",
+]

@@ -1,0 +1,107 @@
+"""Per-task capture of stdout, stderr and log records while tasks share threads and streams.
+
+``sys.stdout`` and ``sys.stderr`` are replaced for the length of a run by streams that write
+to the buffer of the task running on the current thread, or to the real stream otherwise.
+A root-logger handler does the same for log records.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+import threading
+from typing import Any, Optional, TextIO
+
+_local = threading.local()
+
+
+class TaskBuffers:
+    __slots__ = ("log", "stderr", "stdout")
+
+    def __init__(self) -> None:
+        self.stdout = io.StringIO()
+        self.stderr = io.StringIO()
+        self.log = io.StringIO()
+
+
+def current() -> Optional[TaskBuffers]:
+    return getattr(_local, "buffers", None)
+
+
+def begin() -> TaskBuffers:
+    """Start capturing for the task about to run on this thread."""
+    buffers = _local.buffers = TaskBuffers()
+    return buffers
+
+
+def end() -> None:
+    _local.buffers = None
+
+
+class _RoutingStream(io.TextIOBase):
+    """Writes to the current task's buffer, or passes through to the real stream."""
+
+    def __init__(self, real: TextIO, which: str) -> None:
+        self._real = real
+        self._which = which
+
+    def write(self, text: str) -> int:
+        buffers = getattr(_local, "buffers", None)
+        if buffers is None:
+            return self._real.write(text)
+        return getattr(buffers, self._which).write(text)
+
+    def flush(self) -> None:
+        if getattr(_local, "buffers", None) is None:
+            self._real.flush()
+
+    def isatty(self) -> bool:
+        return getattr(_local, "buffers", None) is None and self._real.isatty()
+
+    def fileno(self) -> int:
+        return self._real.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._real, "encoding", "utf-8")
+
+    def writable(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+class _LogHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        buffers = getattr(_local, "buffers", None)
+        if buffers is not None:
+            try:
+                buffers.log.write(self.format(record) + "\n")
+            except Exception:
+                self.handleError(record)
+
+
+class Capture:
+    """Installs the routing streams and log handler for one run, and restores them after."""
+
+    FORMAT = "%(levelname)-8s %(name)s:%(filename)s:%(lineno)d %(message)s"
+
+    def __init__(self) -> None:
+        self._saved: Optional[tuple[TextIO, TextIO]] = None
+        self._handler = _LogHandler()
+        self._handler.setFormatter(logging.Formatter(self.FORMAT))
+
+    def __enter__(self) -> Capture:
+        self._saved = (sys.stdout, sys.stderr)
+        sys.stdout = _RoutingStream(sys.stdout, "stdout")  # type: ignore[assignment]
+        sys.stderr = _RoutingStream(sys.stderr, "stderr")  # type: ignore[assignment]
+        logging.getLogger().addHandler(self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger().removeHandler(self._handler)
+        if self._saved is not None:
+            sys.stdout, sys.stderr = self._saved
+            self._saved = None

@@ -1,0 +1,265 @@
+"""One run of the graph: worker threads that pass work among themselves, never polling.
+
+A worker that finishes a task records it, releases its dependents and takes the next ready
+task itself, all under one short lock. Hook events go, in that same critical section, to a
+queue that the scheduler thread blocks on, so event order follows the graph.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from heapq import heapify, heappop, heappush
+from queue import SimpleQueue
+from typing import Any, Callable, Optional
+
+from . import capture
+from .graph import Compiled
+from .results import CANCELLED, FAILED, PASSED, SKIPPED, TaskResult
+
+_START, _DONE, _END = 0, 1, 2
+
+
+class Run:
+    """State of one ``start()``: what is ready, running and finished."""
+
+    def __init__(
+        self,
+        compiled: Compiled,
+        workers: int,
+        state: dict[str, Any],
+        store_results: bool,
+        skip_dependents: bool,
+        max_failures: Optional[int],
+        emit_events: bool,
+        capture_output: bool,
+    ) -> None:
+        self.tasks = compiled.tasks
+        self.dependents = compiled.dependents
+        self.pending = compiled.indegree[:]
+        self.ready = [i for i, n in enumerate(self.pending) if n == 0]
+        heapify(self.ready)
+        self.blocked: dict[int, str] = {}
+        self.workers = workers
+        self.state = state
+        self.results_dict = state.get("results") if store_results else None
+        self.state_lock = state["_state_lock"]
+        self.skip_dependents = skip_dependents
+        self.max_failures = max_failures
+        self.emit = emit_events
+        self.capture = capture_output
+        self.lock = threading.Lock()
+        self.wakeup = threading.Condition(self.lock)
+        self.events: SimpleQueue[tuple[Any, ...]] = SimpleQueue()
+        self.records: list[Optional[TaskResult]] = [None] * len(self.tasks)
+        self.ran: list[str] = []
+        self.running: dict[int, str] = {}
+        self.remaining = len(self.tasks)
+        self.failures = 0
+        self.idle = 0
+        self.stop_reason: Optional[str] = None
+        self.finished = False
+        self.clock0 = time.perf_counter()
+        self.wall0 = time.time()
+
+    # -- worker side -------------------------------------------------------------------
+
+    def start_workers(self) -> list[threading.Thread]:
+        threads = []
+        for n in range(min(self.workers, len(self.tasks))):
+            name = f"thread_{n}"
+            thread = threading.Thread(target=self._work, args=(name,), name=name, daemon=True)
+            thread.start()
+            threads.append(thread)
+        return threads
+
+    def _work(self, thread_name: str) -> None:
+        lock, ready, emit, events = self.lock, self.ready, self.emit, self.events
+        result: Optional[TaskResult] = None
+        index = -1
+        while True:
+            with lock:
+                if result is not None:
+                    self._finish(index, result)
+                    result = None
+                while not ready or self.stop_reason is not None:
+                    if self.remaining == 0 or self.finished or (
+                        self.stop_reason is not None and not self.running
+                    ):
+                        self._finalize()
+                        return
+                    self.idle += 1
+                    self.wakeup.wait()
+                    self.idle -= 1
+                index = heappop(ready)
+                self.running[index] = thread_name
+                if emit:
+                    events.put((_START, self.tasks[index].name, thread_name))
+            try:
+                result = self._execute(index, thread_name)
+            except BaseException as exc:  # a fault of ours must not hang the run
+                result = _internal_error(self.tasks[index].name, thread_name, exc)
+
+    def _execute(self, index: int, thread_name: str) -> TaskResult:
+        task = self.tasks[index]
+        buffers = capture.begin() if self.capture else None
+        start = time.perf_counter()
+        try:
+            value = task.func(self.state) if task.with_state else task.func()
+        except BaseException as exc:  # a task's SystemExit must not end the worker
+            stop = time.perf_counter()
+            result = TaskResult(
+                task.name,
+                FAILED,
+                error_type=type(exc).__name__,
+                error=str(exc),
+                traceback=_format_exception(exc),
+            )
+        else:
+            stop = time.perf_counter()
+            if self.results_dict is not None:
+                with self.state_lock:
+                    self.results_dict[task.name] = value
+            result = TaskResult(task.name, PASSED)
+        result.thread = thread_name
+        result.start = self.wall0 + (start - self.clock0)
+        result.finish = self.wall0 + (stop - self.clock0)
+        result.duration = stop - start
+        result.attempts = 1
+        result.module, result.tags, result.after = task.module, task.tags, task.after
+        if buffers is not None:
+            capture.end()
+            result.stdout = buffers.stdout.getvalue()
+            result.stderr = buffers.stderr.getvalue()
+            result.log = buffers.log.getvalue()
+        return result
+
+    def _finish(self, index: int, result: TaskResult) -> None:
+        """Record a finished task and release its dependents; caller holds the lock."""
+        if self.running.pop(index, None) is None:
+            return  # already recorded as cancelled after a second Ctrl-C
+        self._record(index, result)
+        self.ran.append(result.name)
+        released = self._release(index, result.status != PASSED, result.name)
+        if result.status == FAILED:
+            self.failures += 1
+            if self.max_failures is not None and self.failures >= self.max_failures:
+                self.stop_reason = self.stop_reason or f"stopped after {self.failures} failures"
+        if self.remaining == 0 or self.stop_reason is not None:
+            self.wakeup.notify_all()
+        elif released > 1 and self.idle:
+            self.wakeup.notify(released - 1)
+
+    def _record(self, index: int, result: TaskResult) -> None:
+        self.records[index] = result
+        self.remaining -= 1
+        if self.emit:
+            self.events.put((_DONE, result))
+
+    def _release(self, index: int, failed: bool, root: str) -> int:
+        """Count down dependents; skip those of a failure when asked. Returns tasks made ready."""
+        released = 0
+        stack = [(index, failed, root)]
+        while stack:
+            parent, parent_failed, cause = stack.pop()
+            for child in self.dependents[parent]:
+                if parent_failed and self.skip_dependents and child not in self.blocked:
+                    self.blocked[child] = cause
+                self.pending[child] -= 1
+                if self.pending[child]:
+                    continue
+                cause_of_child = self.blocked.get(child)
+                if cause_of_child is None:
+                    heappush(self.ready, child)
+                    released += 1
+                    continue
+                task = self.tasks[child]
+                self._record(child, _skipped(task, f"dependency {cause_of_child!r} failed"))
+                stack.append((child, True, cause_of_child))
+        return released
+
+    def _finalize(self) -> None:
+        """Account for every task that never ran, once; caller holds the lock."""
+        if self.finished:
+            return
+        self.finished = True
+        interrupted = self.stop_reason == "interrupted"
+        for i, task in enumerate(self.tasks):
+            if self.records[i] is None:
+                if interrupted:
+                    self.records[i] = TaskResult(
+                        task.name, CANCELLED, module=task.module, tags=task.tags,
+                        after=task.after, skip_reason="never started: run interrupted",
+                    )
+                else:
+                    self._record(i, _skipped(task, self.stop_reason or "not run"))
+        self.remaining = 0
+        self.wakeup.notify_all()
+        self.events.put((_END,))
+
+    # -- scheduler-thread side ---------------------------------------------------------
+
+    def events_until_end(self, on_start: Callable[..., None], on_done: Callable[..., None]) -> None:
+        """Block on the event queue and dispatch until the run ends. No timeouts."""
+        get = self.events.get
+        while True:
+            event = get()
+            kind = event[0]
+            if kind == _DONE:
+                on_done(event[1])
+            elif kind == _START:
+                on_start(event[1], event[2])
+            else:
+                return
+
+    def interrupt(self) -> None:
+        """First Ctrl-C: start nothing new; running tasks finish and count as usual."""
+        with self.lock:
+            self.stop_reason = "interrupted"
+            if not self.running:
+                self._finalize()
+            else:
+                self.wakeup.notify_all()
+
+    def cancel_running(self) -> None:
+        """Second Ctrl-C: record the running tasks as failed and stop waiting for them."""
+        with self.lock:
+            for index in sorted(self.running):
+                task = self.tasks[index]
+                result = TaskResult(
+                    task.name, FAILED, thread=self.running[index], error_type="CancelledError",
+                    error="cancelled by interrupt while running", attempts=1,
+                    module=task.module, tags=task.tags, after=task.after,
+                )
+                self._record(index, result)
+                self.ran.append(task.name)
+            self.running.clear()
+            self.stop_reason = "interrupted"
+            self._finalize()
+
+    def running_names(self) -> list[str]:
+        with self.lock:
+            return [self.tasks[i].name for i in sorted(self.running)]
+
+
+def _skipped(task: Any, reason: str) -> TaskResult:
+    return TaskResult(
+        task.name, SKIPPED, skip_reason=reason, error_type="DependencyError" if
+        reason.startswith("dependency") else None, error=reason,
+        module=task.module, tags=task.tags, after=task.after,
+    )
+
+
+def _internal_error(name: str, thread_name: str, exc: BaseException) -> TaskResult:
+    return TaskResult(
+        name, FAILED, thread=thread_name, error_type=type(exc).__name__,
+        error=f"internal error while running the task: {exc}",
+        traceback=_format_exception(exc), attempts=1,
+    )
+
+
+def _format_exception(exc: BaseException) -> str:
+    """The traceback without the engine's own frame."""
+    tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+    return "".join(traceback.format_exception(type(exc), exc, tb))

@@ -1,0 +1,162 @@
+"""The dependency graph: task specs, validation, and the compiled form a run walks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Callable, NamedTuple, Optional
+
+
+class TaskGraphError(ValueError):
+    """A problem with the graph itself; a ValueError, as in the original API."""
+
+
+class UnknownDependencyError(TaskGraphError):
+    def __init__(self, task: str, missing: list[str], where: str = "") -> None:
+        self.task, self.missing = task, missing
+        names = ", ".join(repr(m) for m in missing)
+        super().__init__(f"task {task!r}{where} depends on unknown {names}")
+
+
+class CycleError(TaskGraphError):
+    def __init__(self, cycle: list[str]) -> None:
+        self.cycle = cycle
+        super().__init__("dependency cycle: " + " -> ".join(cycle))
+
+
+class Task(NamedTuple):
+    """One registered callable and what the scheduler needs to know about it."""
+
+    name: str
+    func: Callable[..., Any]
+    after: tuple[str, ...] = ()
+    with_state: bool = False
+    tags: tuple[str, ...] = ()
+    module: Optional[str] = None
+
+
+def normalize_after(name: str, after: Any) -> tuple[str, ...]:
+    """Turn ``after`` into a tuple of names; a lone string is one name, not its characters."""
+    if after is None:
+        return ()
+    if isinstance(after, str):
+        after = (after,)
+    elif not isinstance(after, Iterable):
+        raise TaskGraphError(f"task {name!r}: after must be a name or a list of names")
+    names: list[str] = []
+    for dep in after:
+        if not isinstance(dep, str):
+            raise TaskGraphError(f"task {name!r}: dependency names must be strings, got {dep!r}")
+        if dep == name:
+            raise TaskGraphError(f"task {name!r} depends on itself")
+        if dep not in names:
+            names.append(dep)
+    return tuple(names)
+
+
+class Compiled(NamedTuple):
+    """Index-based arrays a run needs, built once in O(V+E) and reused until the graph changes."""
+
+    tasks: list[Task]
+    indegree: list[int]
+    dependents: list[list[int]]
+
+
+class DAGraph:
+    """Tasks in registration order; edges point from a task to the tasks it waits for."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, Task] = {}
+        self._compiled: Optional[Compiled] = None
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tasks
+
+    @property
+    def nodes(self) -> dict[str, Task]:
+        return dict(self._tasks)
+
+    def parents_of(self, name: str) -> tuple[str, ...]:
+        return self._tasks[name].after
+
+    def children_of(self, name: str) -> list[str]:
+        return [t.name for t in self._tasks.values() if name in t.after]
+
+    def add(self, task: Task) -> None:
+        """Add one task whose dependencies are already known, so no cycle can form."""
+        self._check_new(task)
+        missing = [d for d in task.after if d not in self._tasks]
+        if missing:
+            raise UnknownDependencyError(task.name, missing)
+        self._tasks[task.name] = task
+        self._compiled = None
+
+    def add_all(self, tasks: Iterable[Task]) -> None:
+        """Add tasks that may refer to each other in any order; all or nothing."""
+        added: list[str] = []
+        try:
+            for task in tasks:
+                self._check_new(task)
+                self._tasks[task.name] = task
+                added.append(task.name)
+            for name in added:
+                task = self._tasks[name]
+                missing = [d for d in task.after if d not in self._tasks]
+                if missing:
+                    raise UnknownDependencyError(name, missing)
+            self._compiled = None
+            self.compile()
+        except BaseException:
+            for name in added:
+                del self._tasks[name]
+            self._compiled = None
+            raise
+
+    def _check_new(self, task: Task) -> None:
+        if not callable(task.func):
+            raise TaskGraphError(f"task {task.name!r}: object must be callable, got {task.func!r}")
+        if task.name in self._tasks:
+            raise TaskGraphError(f"task {task.name!r} has already been added")
+
+    def compile(self) -> Compiled:
+        """Index the graph and check it is acyclic (Kahn's algorithm), once per change."""
+        if self._compiled is not None:
+            return self._compiled
+        tasks = list(self._tasks.values())
+        index = {t.name: i for i, t in enumerate(tasks)}
+        dependents: list[list[int]] = [[] for _ in tasks]
+        indegree = [len(t.after) for t in tasks]
+        for i, t in enumerate(tasks):
+            for dep in t.after:
+                dependents[index[dep]].append(i)
+        remaining = indegree[:]
+        stack = [i for i, n in enumerate(remaining) if n == 0]
+        seen = 0
+        while stack:
+            i = stack.pop()
+            seen += 1
+            for c in dependents[i]:
+                remaining[c] -= 1
+                if remaining[c] == 0:
+                    stack.append(c)
+        if seen != len(tasks):
+            raise CycleError(_find_cycle(tasks, index, remaining))
+        self._compiled = Compiled(tasks, indegree, dependents)
+        return self._compiled
+
+
+def _find_cycle(tasks: list[Task], index: dict[str, int], remaining: list[int]) -> list[str]:
+    """Walk dependencies among the tasks Kahn could not order until a name repeats."""
+    start = next(i for i, n in enumerate(remaining) if n > 0)
+    path: list[int] = []
+    position: dict[int, int] = {}
+    node = start
+    while node not in position:
+        position[node] = len(path)
+        path.append(node)
+        node = next(index[d] for d in tasks[node].after if remaining[index[d]] > 0)
+    cycle = [*path[position[node]:], node]
+    # Print it in run order: each task before the one that waits for it.
+    return [tasks[i].name for i in reversed(cycle)]

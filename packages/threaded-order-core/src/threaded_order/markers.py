@@ -1,0 +1,85 @@
+"""Markers that attach task metadata to functions, and registration of a module's marked tasks."""
+
+from __future__ import annotations
+
+import inspect
+from types import ModuleType
+from typing import Any, Callable, Optional, TypeVar
+
+from .graph import Task, normalize_after
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+MARK_ATTR = "__threaded_order__"
+TAGS_ATTR = "__threaded_order_tags__"
+
+
+def dmark(after: Any = None, with_state: bool = False) -> Callable[[F], F]:
+    """Mark a function as a task without registering it; ``mtrun`` and ``register_marked``
+    pick it up. The function itself is returned, so it stays callable and inspectable."""
+
+    def decorate(fn: F) -> F:
+        if not callable(fn):
+            raise TypeError(f"dmark can only mark a function, got {fn!r}")
+        name = getattr(fn, "__name__", repr(fn))
+        setattr(fn, MARK_ATTR, {
+            "after": list(normalize_after(name, after)),
+            "with_state": bool(with_state),
+            "orig_name": name,
+        })
+        return fn
+
+    return decorate
+
+
+def tag(*tags: str) -> Callable[[F], F]:
+    """Give a function tags for ``mtrun --tags``; stacks above or below ``dmark``."""
+    for t in tags:
+        if not isinstance(t, str) or not t.strip():
+            raise ValueError(f"tags must be non-empty strings, got {t!r}")
+
+    def decorate(fn: F) -> F:
+        existing = tuple(getattr(fn, TAGS_ATTR, ()))
+        setattr(fn, TAGS_ATTR, existing + tuple(t.strip() for t in tags if t.strip() not in
+                                                   existing))
+        return fn
+
+    return decorate
+
+
+def marked_functions(module: ModuleType) -> list[Callable[..., Any]]:
+    """The module's own marked functions, in source order (not those it imported)."""
+    found = []
+    for value in vars(module).values():
+        if getattr(value, MARK_ATTR, None) is None or not callable(value):
+            continue
+        if getattr(value, "__module__", None) != module.__name__:
+            continue
+        found.append(value)
+    return sorted(found, key=_source_line)
+
+
+def _source_line(fn: Any) -> int:
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    return code.co_firstlineno if code is not None else 0
+
+
+def task_from_marked(fn: Callable[..., Any], name: Optional[str] = None,
+                     module: Optional[str] = None) -> Task:
+    """The Task that a marked function describes."""
+    mark = getattr(fn, MARK_ATTR)
+    return Task(
+        name or mark["orig_name"], fn, tuple(mark["after"]), mark["with_state"],
+        tuple(getattr(fn, TAGS_ATTR, ())), module,
+    )
+
+
+def register_marked(scheduler: Any, module: ModuleType) -> list[str]:
+    """Register a module's marked functions on ``scheduler``, in source order.
+
+    Dependencies may name functions defined further down. Unknown names and cycles raise
+    before anything is registered. Returns the names registered.
+    """
+    tasks = [task_from_marked(fn, module=module.__name__) for fn in marked_functions(module)]
+    scheduler.add_tasks(tasks)
+    return [t.name for t in tasks]

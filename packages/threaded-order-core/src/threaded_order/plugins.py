@@ -1,0 +1,152 @@
+"""Plugin manager, entry-point discovery and isolated hook dispatch."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Iterable
+from typing import Any, Callable, NamedTuple, Optional
+
+import pluggy
+
+from . import hookspecs
+from .hookspecs import PROJECT_NAME
+
+ENTRY_POINT_GROUP = "threaded_order"
+STRICT_ENV = "THREADED_ORDER_STRICT_PLUGINS"
+NO_AUTOLOAD_ENV = "THREADED_ORDER_DISABLE_PLUGIN_AUTOLOAD"
+_PREFIX = "threaded_order_"
+
+logger = logging.getLogger("threaded_order")
+
+
+class PluginWarning(UserWarning):
+    """A plugin could not be loaded, or one of its hooks raised."""
+
+
+class PluginInfo(NamedTuple):
+    name: str
+    distribution: str
+    version: str
+
+
+def strict_plugins() -> bool:
+    """Plugin authors set the strict variable so plugin errors raise instead of warning."""
+    return os.environ.get(STRICT_ENV, "").lower() not in ("", "0", "false", "no")
+
+
+class PluginManager(pluggy.PluginManager):
+    """Accepts unmarked ``threaded_order_*`` functions as impls, as pytest does for ``pytest_*``."""
+
+    def __init__(self) -> None:
+        super().__init__(PROJECT_NAME)
+        self.add_hookspecs(hookspecs)
+        self.distributions: dict[str, PluginInfo] = {}
+
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is None and name.startswith(_PREFIX) and inspect.isroutine(getattr(plugin, name)):
+            opts = {}
+        return opts
+
+
+def create_plugin_manager(plugins: Iterable[Any] = ()) -> PluginManager:
+    pm = PluginManager()
+    for plugin in plugins:
+        pm.register(plugin)
+    return pm
+
+
+def _entry_points() -> Any:
+    if sys.version_info >= (3, 10):
+        from importlib.metadata import entry_points
+    else:  # pragma: no cover - Python 3.9
+        from importlib_metadata import entry_points
+    return entry_points(group=ENTRY_POINT_GROUP)
+
+
+def installed_plugins() -> list[PluginInfo]:
+    """Every plugin entry point installed, loaded or not, sorted by name."""
+    found = []
+    for ep in _entry_points():
+        dist = getattr(ep, "dist", None)
+        found.append(
+            PluginInfo(ep.name, dist.name if dist else "?", dist.version if dist else "?")
+        )
+    return sorted(found)
+
+
+def load_entrypoint_plugins(
+    pm: PluginManager, blocked: Iterable[str] = (), warn: Optional[Callable[[str], None]] = None
+) -> list[PluginInfo]:
+    """Load each entry point of the ``threaded_order`` group on its own; a broken one warns.
+
+    Returns the plugins that loaded. ``blocked`` names are skipped (``-p no:NAME``).
+    Autoloading is off when the disable variable is set.
+    """
+    if os.environ.get(NO_AUTOLOAD_ENV):
+        return []
+    blocked = set(blocked)
+    loaded = []
+    for ep in _entry_points():
+        if ep.name in blocked or pm.is_blocked(ep.name) or pm.has_plugin(ep.name):
+            continue
+        dist = getattr(ep, "dist", None)
+        info = PluginInfo(ep.name, dist.name if dist else "?", dist.version if dist else "?")
+        try:
+            pm.register(ep.load(), name=ep.name)
+        except Exception as exc:
+            if strict_plugins():
+                raise
+            message = (
+                f"plugin {ep.name!r} ({info.distribution} {info.version}) could not be loaded: "
+                f"{type(exc).__name__}: {exc}"
+            )
+            (warn or _warn)(message)
+            continue
+        pm.distributions[ep.name] = info
+        loaded.append(info)
+    return loaded
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, PluginWarning, stacklevel=3)
+
+
+class HookImpl(NamedTuple):
+    function: Callable[..., Any]
+    argnames: tuple[str, ...]
+    plugin_name: str
+
+
+def hook_impls(pm: pluggy.PluginManager, hook_name: str, skip: Any = None) -> list[HookImpl]:
+    """The impls of a notification hook in pluggy's call order (LIFO, tryfirst/trylast)."""
+    caller = getattr(pm.hook, hook_name)
+    impls = []
+    for impl in reversed(caller.get_hookimpls()):
+        if impl.hookwrapper or impl.wrapper:
+            raise pluggy.PluginValidationError(
+                impl.plugin,
+                f"plugin {impl.plugin_name!r}: {hook_name} is a notification hook and "
+                "cannot be a wrapper",
+            )
+        if skip is not None and skip(impl):
+            continue
+        impls.append(HookImpl(impl.function, tuple(impl.argnames), impl.plugin_name))
+    return impls
+
+
+def notify(impls: list[HookImpl], hook_name: str, errors: list[str], **kwargs: Any) -> None:
+    """Call each impl on its own; an exception is logged, recorded and does not spread."""
+    for function, argnames, plugin_name in impls:
+        try:
+            function(*[kwargs[a] for a in argnames])
+        except Exception as exc:
+            if strict_plugins():
+                raise
+            message = f"plugin {plugin_name!r} failed in {hook_name}: {type(exc).__name__}: {exc}"
+            errors.append(message)
+            logger.error("threaded-order: %s", message)

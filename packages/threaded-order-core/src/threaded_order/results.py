@@ -1,0 +1,139 @@
+"""Per-task result records and the summary dict that ``start()`` returns."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Optional
+
+PASSED = "passed"
+FAILED = "failed"
+SKIPPED = "skipped"
+CANCELLED = "cancelled"
+
+
+class TaskResult:
+    """What happened to one task. Plain attributes and slots: a run makes one per task."""
+
+    __slots__ = (
+        "after",
+        "attempts",
+        "duration",
+        "error",
+        "error_type",
+        "finish",
+        "log",
+        "module",
+        "name",
+        "skip_reason",
+        "start",
+        "status",
+        "stderr",
+        "stdout",
+        "tags",
+        "thread",
+        "traceback",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        status: str,
+        *,
+        thread: str = "",
+        start: Optional[float] = None,
+        finish: Optional[float] = None,
+        duration: float = 0.0,
+        error_type: Optional[str] = None,
+        error: Optional[str] = None,
+        traceback: Optional[str] = None,
+        skip_reason: Optional[str] = None,
+        attempts: int = 0,
+        module: Optional[str] = None,
+        tags: tuple[str, ...] = (),
+        after: tuple[str, ...] = (),
+        stdout: str = "",
+        stderr: str = "",
+        log: str = "",
+    ) -> None:
+        self.name = name
+        self.status = status
+        self.thread = thread
+        self.start = start
+        self.finish = finish
+        self.duration = duration
+        self.error_type = error_type
+        self.error = error
+        self.traceback = traceback
+        self.skip_reason = skip_reason
+        self.attempts = attempts
+        self.module = module
+        self.tags = tags
+        self.after = after
+        self.stdout = stdout
+        self.stderr = stderr
+        self.log = log
+
+    @property
+    def ok(self) -> bool:
+        return self.status == PASSED
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready copy, for reporters."""
+        data = {key: getattr(self, key) for key in self.__slots__}
+        data["tags"] = list(self.tags)
+        data["after"] = list(self.after)
+        return data
+
+    def __repr__(self) -> str:
+        return f"TaskResult({self.name!r}, {self.status!r}, duration={self.duration:.6f})"
+
+
+def exit_status(summary: dict[str, Any]) -> int:
+    """pytest's codes for a finished run: 2 interrupted, 1 some failed, 0 otherwise."""
+    if summary.get("interrupted"):
+        return 2
+    return 1 if summary.get("failed") else 0
+
+
+def summary_text(passed: int, failed: int, skipped: int, duration: float) -> str:
+    return f"==== {passed} passed, {failed} failed, {skipped} skipped in {duration:.2f}s ===="
+
+
+def build_summary(
+    tasks: dict[str, TaskResult],
+    ran: list[str],
+    started_at: float,
+    finished_at: float,
+    duration: float,
+    interrupted: bool,
+    plugin_errors: list[str],
+) -> dict[str, Any]:
+    """The original's summary keys, plus skipped, cancelled, per-task records and errors."""
+    by_status: dict[str, list[str]] = {PASSED: [], FAILED: [], SKIPPED: [], CANCELLED: []}
+    for name in ran:
+        by_status[tasks[name].status].append(name)
+    for name, result in tasks.items():
+        if result.status in (SKIPPED, CANCELLED):
+            by_status[result.status].append(name)
+    failures = {
+        name: {"error_type": tasks[name].error_type, "error": tasks[name].error}
+        for name in by_status[FAILED]
+    }
+    return {
+        "ran": list(ran),
+        "passed": by_status[PASSED],
+        "failed": by_status[FAILED],
+        "skipped": by_status[SKIPPED],
+        "cancelled": by_status[CANCELLED],
+        "failures": failures,
+        "failure_counts": dict(Counter(f["error_type"] for f in failures.values())),
+        "interrupted": interrupted,
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "duration": duration,
+        "tasks": tasks,
+        "plugin_errors": plugin_errors,
+        "text": summary_text(
+            len(by_status[PASSED]), len(by_status[FAILED]), len(by_status[SKIPPED]), duration
+        ),
+    }

@@ -1,0 +1,260 @@
+"""The Scheduler: registration, callbacks and the run, with the original project's API."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any, Callable, Optional, TypeVar
+
+from .capture import Capture
+from .engine import Run
+from .graph import DAGraph, Task, normalize_after
+from .hookspecs import hookimpl
+from .plugins import PluginManager, create_plugin_manager, hook_impls, notify
+from .results import TaskResult, build_summary
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+logger = logging.getLogger("threaded_order")
+
+default_workers = min(8, os.cpu_count() or 1)
+
+_EVENTS = ("scheduler_start", "task_start", "task_run", "task_done", "scheduler_done")
+
+
+class _Callbacks:
+    """The original one-callback-per-event API, as a plugin over the hooks."""
+
+    def __init__(self) -> None:
+        self.set: dict[str, tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = {}
+
+    def _call(self, event: str, *values: Any) -> None:
+        fn, args, kwargs = self.set[event]
+        fn(*values, *args, **kwargs)
+
+    @hookimpl
+    def threaded_order_scheduler_start(self, meta: dict[str, Any]) -> None:
+        self._call("scheduler_start", meta)
+
+    @hookimpl
+    def threaded_order_task_start(self, name: str) -> None:
+        self._call("task_start", name)
+
+    @hookimpl
+    def threaded_order_task_run(self, name: str, thread: str) -> None:
+        self._call("task_run", name, thread)
+
+    @hookimpl
+    def threaded_order_task_done(self, name: str, ok: bool) -> None:
+        self._call("task_done", name, ok)
+
+    @hookimpl
+    def threaded_order_scheduler_done(self, summary: dict[str, Any]) -> None:
+        self._call("scheduler_done", summary)
+
+
+class Scheduler:
+    """Runs registered callables on worker threads, each after the tasks it depends on."""
+
+    max_workers = default_workers
+
+    def __init__(
+        self,
+        workers: Optional[int] = None,
+        state: Optional[dict[str, Any]] = None,
+        store_results: bool = True,
+        clear_results_on_start: bool = True,
+        setup_logging: bool = False,
+        add_stream_handler: bool = True,
+        verbose: bool = False,
+        *,
+        skip_dependents: bool = False,
+        max_failures: Optional[int] = None,
+        plugins: Iterable[Any] = (),
+        plugin_manager: Optional[PluginManager] = None,
+        capture: bool = False,
+    ) -> None:
+        if workers is None:
+            workers = self.max_workers
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
+        if max_failures is not None and (
+            isinstance(max_failures, bool) or not isinstance(max_failures, int) or max_failures < 1
+        ):
+            raise ValueError(f"max_failures must be a whole number >= 1, got {max_failures!r}")
+        self.workers = workers
+        self.state: dict[str, Any] = {} if state is None else state
+        self.state.setdefault("_state_lock", threading.RLock())
+        self.store_results = store_results
+        if store_results:
+            self.state.setdefault("results", {})
+        self.clear_results_on_start = clear_results_on_start
+        self.skip_dependents = skip_dependents
+        self.max_failures = max_failures
+        self.capture = capture
+        self.verbose = verbose
+        self._graph = DAGraph()
+        self._callbacks = _Callbacks()
+        self.plugin_manager = plugin_manager or create_plugin_manager()
+        self.plugin_manager.register(self._callbacks, name=f"callbacks-{id(self):x}")
+        for plugin in plugins:
+            self.plugin_manager.register(plugin)
+        self._running: Optional[Run] = None
+        if setup_logging or verbose:
+            from .thread_logging import configure_logging
+
+            configure_logging(workers, "thread", add_stream_handler, verbose)
+
+    # -- registration ------------------------------------------------------------------
+
+    @property
+    def graph(self) -> DAGraph:
+        return self._graph
+
+    def register(
+        self,
+        obj: Callable[..., Any],
+        name: str,
+        after: Any = None,
+        with_state: bool = False,
+        *,
+        tags: Iterable[str] = (),
+        module: Optional[str] = None,
+    ) -> None:
+        """Add a task; its dependencies must already be registered (see ``add_tasks``)."""
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"task name must be a non-empty string, got {name!r}")
+        task = Task(name, obj, normalize_after(name, after), bool(with_state), tuple(tags), module)
+        self._graph.add(task)
+
+    def add_tasks(self, tasks: Iterable[Task]) -> None:
+        """Add many tasks at once: dependencies may point forward. All or nothing."""
+        self._graph.add_all(
+            t._replace(after=normalize_after(t.name, t.after), tags=tuple(t.tags)) for t in tasks
+        )
+
+    def dregister(self, after: Any = None, with_state: bool = False) -> Callable[[F], F]:
+        """Decorator: register the function under its own name; it stays callable."""
+
+        def decorate(fn: F) -> F:
+            self.register(fn, fn.__name__, after=after, with_state=with_state)
+
+            @functools.wraps(fn)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                return fn(*args, **kwargs)
+
+            wrapper.__original__ = fn  # type: ignore[attr-defined]
+            return wrapper  # type: ignore[return-value]
+
+        return decorate
+
+    # -- callbacks (one per event; a later call replaces the earlier one) --------------
+
+    def _set(self, event: str, fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
+        if not callable(fn):
+            raise ValueError(f"on_{event} needs a callable, got {fn!r}")
+        self._callbacks.set[event] = (fn, args, kwargs)
+
+    def on_scheduler_start(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._set("scheduler_start", fn, args, kwargs)
+
+    def on_task_start(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._set("task_start", fn, args, kwargs)
+
+    def on_task_run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._set("task_run", fn, args, kwargs)
+
+    def on_task_done(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._set("task_done", fn, args, kwargs)
+
+    def on_scheduler_done(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._set("scheduler_done", fn, args, kwargs)
+
+    # -- the run -----------------------------------------------------------------------
+
+    def _impls(self) -> dict[str, Any]:
+        pm = self.plugin_manager
+        pm.check_pending()
+        callbacks = self._callbacks
+
+        def inactive(event: str) -> Callable[[Any], bool]:
+            return lambda impl: impl.plugin is callbacks and event not in callbacks.set
+
+        return {e: hook_impls(pm, f"threaded_order_{e}", inactive(e)) for e in _EVENTS}
+
+    def start(self) -> dict[str, Any]:
+        """Run every registered task once, honouring dependencies, and return the summary."""
+        if self._running is not None:
+            raise RuntimeError("this scheduler is already running")
+        impls = self._impls()
+        compiled = self._graph.compile()
+        if self.store_results:
+            results = self.state.setdefault("results", {})
+            if self.clear_results_on_start:
+                results.clear()
+        errors: list[str] = []
+        emit = bool(impls["task_start"] or impls["task_run"] or impls["task_done"])
+        run = Run(
+            compiled, self.workers, self.state, self.store_results, self.skip_dependents,
+            self.max_failures, emit, self.capture,
+        )
+        meta = {"total_tasks": len(compiled.tasks), "workers": self.workers,
+                "start_time": run.wall0}
+        self._running = run
+        try:
+            notify(impls["scheduler_start"], "threaded_order_scheduler_start", errors,
+                   meta=meta, scheduler=self)
+            with Capture() if self.capture else contextlib.nullcontext():
+                self._drive(run, impls, errors)
+        finally:
+            self._running = None
+        duration = time.perf_counter() - run.clock0
+        tasks: dict[str, TaskResult] = {r.name: r for r in run.records if r is not None}
+        summary = build_summary(
+            tasks, run.ran, run.wall0, time.time(), duration,
+            run.stop_reason == "interrupted", errors,
+        )
+        notify(impls["scheduler_done"], "threaded_order_scheduler_done", errors, summary=summary)
+        return summary
+
+    def _drive(self, run: Run, impls: dict[str, Any], errors: list[str]) -> None:
+        start_impls, run_impls, done_impls = impls["task_start"], impls["task_run"], \
+            impls["task_done"]
+
+        def on_start(name: str, thread: str) -> None:
+            notify(start_impls, "threaded_order_task_start", errors, name=name)
+            notify(run_impls, "threaded_order_task_run", errors, name=name, thread=thread)
+
+        def on_done(result: TaskResult) -> None:
+            notify(done_impls, "threaded_order_task_done", errors,
+                   name=result.name, ok=result.status == "passed", result=result)
+
+        try:
+            if not run.start_workers():
+                with run.lock:
+                    run._finalize()
+            try:
+                run.events_until_end(on_start, on_done)
+            except KeyboardInterrupt:
+                running = run.running_names()
+                run.interrupt()
+                if running:
+                    logger.warning(
+                        "threaded-order: interrupted: waiting for %d running task(s) to finish "
+                        "(%s); press Ctrl-C again to stop waiting", len(running),
+                        ", ".join(running),
+                    )
+                try:
+                    run.events_until_end(on_start, on_done)
+                except KeyboardInterrupt:
+                    run.cancel_running()
+                    run.events_until_end(on_start, on_done)
+        except BaseException:
+            # A strict plugin error or a fault of ours: stop the workers, then raise.
+            run.cancel_running()
+            raise
