@@ -139,14 +139,30 @@ def hook_impls(pm: pluggy.PluginManager, hook_name: str, skip: Any = None) -> li
     return impls
 
 
-def notify(impls: list[HookImpl], hook_name: str, errors: list[str], **kwargs: Any) -> None:
-    """Call each impl on its own; an exception is logged, recorded and does not spread."""
+def notify(
+    impls: list[HookImpl], hook_name: str, errors: list[str], **kwargs: Any
+) -> list[Any]:
+    """Call each impl on its own; an exception is logged, recorded and does not spread.
+
+    Returns the impls' results that are not None, in call order.
+    """
+    results = []
     for function, argnames, plugin_name in impls:
         try:
-            function(*[kwargs[a] for a in argnames])
+            value = function(*[kwargs[a] for a in argnames])
+            if value is not None:
+                results.append(value)
         except Exception as exc:
             if strict_plugins():
                 raise
             message = f"plugin {plugin_name!r} failed in {hook_name}: {type(exc).__name__}: {exc}"
             errors.append(message)
             logger.error("threaded-order: %s", message)
+    return results
+
+
+def call_hook(
+    pm: pluggy.PluginManager, hook_name: str, errors: list[str], **kwargs: Any
+) -> list[Any]:
+    """Call every impl of a hook in isolation and collect their results (for CLI-level hooks)."""
+    return notify(hook_impls(pm, hook_name), hook_name, errors, **kwargs)

@@ -1,0 +1,51 @@
+"""The run's configuration, handed to every CLI hook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+from threaded_order import PluginManager
+
+EXIT_OK = 0
+EXIT_TESTS_FAILED = 1
+EXIT_INTERRUPTED = 2
+EXIT_INTERNAL_ERROR = 3
+EXIT_USAGE_ERROR = 4
+EXIT_NO_TESTS = 5
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for: one line, exit code 4 (or ``exit_code``)."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_USAGE_ERROR) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class ReporterError(UsageError):
+    """A reporter cannot work with the DEST it was given."""
+
+
+class Config:
+    """Parsed options, the plugin manager, the state and, after collection, the tasks."""
+
+    def __init__(
+        self,
+        options: dict[str, Any],
+        plugin_manager: PluginManager,
+        rootdir: Path,
+        state: dict[str, Any],
+    ) -> None:
+        self.options = options
+        self.plugin_manager = plugin_manager
+        self.rootdir = rootdir
+        self.state = state
+        self.tasks: list[Any] = []
+        self.reporters: list[tuple[str, Any]] = []
+        self.errors: list[str] = []
+
+    def getoption(self, name: str, default: Optional[Any] = None) -> Any:
+        """An option's value by its name without dashes (``"workers"``, ``"my_opt"``)."""
+        value = self.options.get(name.lstrip("-").replace("-", "_"), default)
+        return default if value is None else value

@@ -1,0 +1,71 @@
+"""Hook specifications of ``mtrun``: options, reporters, configuration and the report.
+
+Plugins implement them beside the scheduler's hooks (``threaded_order.hookspecs``); both
+use the ``threaded_order`` project marker and the ``threaded_order`` entry-point group.
+Every hook is called on the main thread, and each implementation is isolated: one that
+raises is reported in one line and the others go on.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+
+from threaded_order.hookspecs import hookspec
+
+if TYPE_CHECKING:
+    from .config import Config
+
+
+@hookspec
+def threaded_order_cli_addoption(add_option: Callable[..., None]) -> None:
+    """Add command-line options before the command line is parsed.
+
+    ``add_option("--name", ...)`` takes the arguments of ``click.Option``; read the value
+    back with ``config.getoption("name")``.
+    """
+
+
+@hookspec
+def threaded_order_cli_reporters() -> Optional[dict[str, str]]:
+    """Name the reporters this plugin offers, for ``--reporter NAME[=DEST]``.
+
+    :return: ``{name: one-line description, including the default DEST}``.
+    """
+
+
+@hookspec(firstresult=True)
+def threaded_order_cli_make_reporter(name: str, dest: Optional[str], config: Config) -> Any:
+    """Create the reporter ``name`` if it is yours, or return None.
+
+    Called before collection, so a bad DEST (an unwritable path) is caught before the run:
+    raise ``ReporterError`` with one line that says what is wrong. The object returned is
+    registered as a plugin for the run.
+    """
+
+
+@hookspec
+def threaded_order_cli_configure(config: Config) -> None:
+    """Called after the command line is parsed and reporters are made, before collection."""
+
+
+@hookspec
+def threaded_order_cli_collection_error(path: str, message: str, config: Config) -> None:
+    """Called for each error that stops collection (syntax or import error, unknown
+    dependency, cycle), before ``mtrun`` exits with code 4."""
+
+
+@hookspec
+def threaded_order_cli_report_header(config: Config) -> Union[str, list[str], None]:
+    """Return lines to add to the header printed before the run."""
+
+
+@hookspec
+def threaded_order_cli_report_summary(
+    summary: dict[str, Any], config: Config, exitcode: int
+) -> Union[str, list[str], None]:
+    """Return lines to print after the failures section, before the final summary line."""
+
+
+@hookspec
+def threaded_order_cli_unconfigure(config: Config, exitcode: int) -> None:
+    """Called last, with the exit code ``mtrun`` is about to return."""

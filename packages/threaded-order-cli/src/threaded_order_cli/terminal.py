@@ -1,0 +1,130 @@
+"""The built-in terminal reporter: pytest-like header, progress, failures and summary.
+
+It is a plugin like any other, registered as ``terminalreporter``; everything it writes is
+written from hooks on the scheduler thread.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from typing import Any, Optional, TextIO
+
+from threaded_order import TaskResult, hookimpl
+
+_COLOURS = {"red": "31", "green": "32", "yellow": "33", "bold": "1"}
+_CHARS = {"passed": ".", "failed": "F", "skipped": "s"}
+_WORDS = {"passed": "PASSED", "failed": "FAILED", "skipped": "SKIPPED"}
+
+
+class TerminalReporter:
+    """Writes the run for a person; ``show_progress`` can be turned off by a progress bar."""
+
+    def __init__(self, out: Optional[TextIO] = None, colour: Optional[bool] = None,
+                 log_lines: bool = False, verbose: bool = False) -> None:
+        self.out = out or sys.stdout
+        self.colour = self.out.isatty() if colour is None else colour
+        self.log_lines = log_lines
+        self.verbose = verbose
+        self.show_progress = True
+        self.width = min(shutil.get_terminal_size((80, 24)).columns, 120)
+        self._total = 0
+        self._done = 0
+        self._column = 0
+
+    # -- writing -----------------------------------------------------------------------
+
+    def paint(self, text: str, *styles: str) -> str:
+        if not self.colour or not styles:
+            return text
+        codes = ";".join(_COLOURS[s] for s in styles)
+        return f"\x1b[{codes}m{text}\x1b[0m"
+
+    def write(self, text: str, *styles: str) -> None:
+        self.out.write(self.paint(text, *styles))
+
+    def line(self, text: str = "", *styles: str) -> None:
+        self._end_progress_line()
+        self.out.write(self.paint(text, *styles) + "\n")
+
+    def rule(self, title: str, char: str = "=", *styles: str) -> None:
+        title = f" {title} " if title else ""
+        side = max(3, (self.width - len(title)) // 2)
+        self.line(f"{char * side}{title}{char * side}"[: max(self.width, len(title) + 6)],
+                  *styles)
+
+    def _end_progress_line(self) -> None:
+        if self._column:
+            self.out.write("\n")
+            self._column = 0
+
+    # -- hooks -------------------------------------------------------------------------
+
+    def header(self, lines: list[str]) -> None:
+        self.rule("mtrun session starts", "=", "bold")
+        for text in lines:
+            self.line(text)
+
+    @hookimpl
+    def threaded_order_scheduler_start(self, meta: dict[str, Any]) -> None:
+        self._total = meta["total_tasks"]
+        self._done = 0
+
+    @hookimpl
+    def threaded_order_task_done(self, result: TaskResult) -> None:
+        self._done += 1
+        if self.log_lines:
+            percent = f"[{100 * self._done // max(self._total, 1):3d}%]"
+            word = _WORDS[result.status]
+            text = f"[{result.thread or '-'}] {result.name} "
+            dots = "." * max(3, self.width - len(text) - len(word) - len(percent) - 2)
+            style = {"passed": "green", "failed": "red", "skipped": "yellow"}[result.status]
+            self.line(f"{text}{dots} {self.paint(word, style)} {percent}")
+            return
+        if not self.show_progress:
+            return
+        char = _CHARS[result.status]
+        self.write(char, {"F": "red", "s": "yellow"}.get(char, "green"))
+        self._column += 1
+        if self._column >= self.width - 8 or self._done == self._total:
+            self.out.write(f" [{100 * self._done // max(self._total, 1):3d}%]\n")
+            self._column = 0
+        if self.out.isatty():
+            self.out.flush()
+
+    def report(self, summary: dict[str, Any], extra: list[str], exitcode: int) -> None:
+        """Failures, short summary, extra lines from plugins, and the final line."""
+        self._end_progress_line()
+        tasks: dict[str, TaskResult] = summary["tasks"]
+        failed = [tasks[n] for n in summary["failed"]]
+        if failed:
+            self.rule("FAILURES", "=", "red")
+            for result in failed:
+                self.rule(result.name, "_", "red")
+                self.line((result.traceback or f"{result.error_type}: {result.error}").rstrip())
+                for title, text in (("stdout", result.stdout), ("stderr", result.stderr),
+                                    ("log", result.log)):
+                    if text:
+                        self.rule(f"Captured {title}", "-")
+                        self.line(text.rstrip())
+        problems = [f"FAILED {r.name} - {r.error_type}: {_first_line(r.error)}" for r in failed]
+        problems += [f"SKIPPED {n} - {tasks[n].skip_reason}" for n in summary["skipped"]]
+        problems += [f"ERROR {e}" for e in summary.get("plugin_errors", [])]
+        if problems:
+            self.rule("short summary", "=")
+            for text in problems:
+                self.line(text)
+        if summary.get("interrupted"):
+            cancelled = summary["cancelled"]
+            names = ", ".join(cancelled) if cancelled else "none"
+            self.line(f"!!! interrupted: {len(cancelled)} task(s) never started: {names} !!!",
+                      "red")
+        for text in extra:
+            self.line(text)
+        style = "red" if exitcode else ("yellow" if summary["skipped"] else "green")
+        self.line(summary["text"], style, "bold")
+        self.out.flush()
+
+
+def _first_line(text: Optional[str]) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
