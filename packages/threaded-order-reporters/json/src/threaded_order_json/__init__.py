@@ -1,0 +1,1 @@
+"""The json reporter for mtrun."""

@@ -1,0 +1,1 @@
+"""Entry point of the json reporter (to be written)."""

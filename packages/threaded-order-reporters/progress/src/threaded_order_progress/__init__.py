@@ -1,0 +1,1 @@
+"""The progress reporter for mtrun."""

@@ -1,0 +1,1 @@
+"""Entry point of the progress reporter (to be written)."""

@@ -1,0 +1,1 @@
+"""The structlog reporter for mtrun."""
