@@ -7,6 +7,7 @@ import random
 import time
 
 from faker import Faker
+
 from threaded_order import ThreadProxyLogger, dmark
 
 logger = ThreadProxyLogger()

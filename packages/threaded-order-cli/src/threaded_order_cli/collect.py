@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import inspect
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -116,7 +115,6 @@ def collect(
     *,
     tags: Optional[str] = None,
     with_deps: bool = False,
-    allow_async: bool = False,
 ) -> Collected:
     """Import every target and build the tasks to run, validated as one graph."""
     files = find_files([parse_target(t) for t in targets])
@@ -128,7 +126,7 @@ def collect(
         shown = display_path(path, rootdir)
         count = len(modules)
         module = _import_once(path, rootdir, modules)
-        tasks = _module_tasks(module, shown, single, allow_async)
+        tasks = _module_tasks(module, shown, single)
         if len(modules) > count:
             all_tasks.extend(tasks)
         if function is None:
@@ -157,14 +155,10 @@ def _import_once(path: Path, rootdir: Path, modules: list[ModuleType]) -> Module
     return module
 
 
-def _module_tasks(module: ModuleType, shown: str, single: bool, allow_async: bool) -> list[Task]:
+def _module_tasks(module: ModuleType, shown: str, single: bool) -> list[Task]:
     tasks = []
     for fn in marked_functions(module):
         name = fn.__name__
-        if inspect.iscoroutinefunction(fn) and not allow_async:
-            line = fn.__code__.co_firstlineno
-            raise CollectError(f"{shown}:{line}", f"task {name!r} is an async def function; "
-                               "mark a plain def function instead")
         task = task_from_marked(fn, name if single else f"{shown}::{name}", shown)
         tasks.append(task._replace(after=tuple(_qualify(d, shown, single) for d in task.after)))
     return tasks

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import click
+
 from threaded_order import (
     PluginManager,
     Scheduler,
@@ -39,6 +40,7 @@ from .options import (
     load_state_file,
     make_command,
     normalize_argv,
+    parse_limits,
     parse_reporters,
     split_targets,
 )
@@ -120,6 +122,7 @@ def _run(argv: list[str]) -> int:
     if params["workers"] is not None and params["workers"] < 1:
         raise UsageError(f"--workers must be >= 1, got {params['workers']}")
     reporters = parse_reporters(params["reporter"])
+    params["limits"] = parse_limits(params["limit"])
     state = load_state_file(params["state_file"])
     state.update(extra_state)
     if seeded:
@@ -196,6 +199,7 @@ def _collect_and_run(config: Config, targets: list[str], terminal: TerminalRepor
         skip_dependents=params["skip_deps"], max_failures=max_failures,
         plugin_manager=config.plugin_manager,
         capture=not (params["no_capture"] or params["capture"] == "no"),
+        limits=params["limits"], retries=params["retries"], timeout=params["timeout"],
     )
     for module in collected.modules:
         _call_module_hook(module, "setup_state", config.state)

@@ -36,6 +36,12 @@ def base_options() -> list[click.Parameter]:
         o(["--maxfail"], type=click.IntRange(min=1), metavar="N",
           help="Start nothing new after N failures."),
         o(["-x", "--exitfirst"], is_flag=True, help="Start nothing new after the first failure."),
+        o(["--retries"], type=click.IntRange(min=0), default=0, metavar="N",
+          help="Retry a failing task up to N times (a task's own retries= wins)."),
+        o(["--timeout"], type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+          help="Fail a task that runs longer than this (a task's own timeout= wins)."),
+        o(["--limit"], multiple=True, metavar="GROUP=N",
+          help="Run at most N tasks of group GROUP at once (default 1); repeatable."),
         o(["--collect-only"], is_flag=True,
           help="List the tasks with their dependencies and tags, then exit."),
         o(["--graph"], type=click.Choice(GRAPH_FORMATS), is_flag=False,
@@ -139,6 +145,16 @@ def load_state_file(path: Optional[Path]) -> dict[str, Any]:
         raise UsageError(f"--state-file {path}: keys starting with '_' are reserved: "
                          f"{', '.join(private)}")
     return data
+
+
+def parse_limits(values: tuple[str, ...]) -> dict[str, int]:
+    limits = {}
+    for value in values:
+        group, sep, number = value.partition("=")
+        if not sep or not group or not number.isdigit() or int(number) < 1:
+            raise UsageError(f"--limit {value!r}: expected GROUP=N with N >= 1")
+        limits[group] = int(number)
+    return limits
 
 
 def parse_reporters(values: tuple[str, ...]) -> list[tuple[str, Optional[str]]]:

@@ -109,6 +109,11 @@ class TerminalReporter:
                         self.line(text.rstrip())
         problems = [f"FAILED {r.name} - {r.error_type}: {_first_line(r.error)}" for r in failed]
         problems += [f"SKIPPED {n} - {tasks[n].skip_reason}" for n in summary["skipped"]]
+        problems += [
+            f"FLAKY {r.name} - passed on attempt {r.attempts}; first failure: "
+            f"{r.failed_attempts[0]['error_type']}: {_first_line(r.failed_attempts[0]['error'])}"
+            for r in (tasks[n] for n in summary["passed"]) if r.failed_attempts
+        ]
         problems += [f"ERROR {e}" for e in summary.get("plugin_errors", [])]
         if problems:
             self.rule("short summary", "=")

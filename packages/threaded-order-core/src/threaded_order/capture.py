@@ -35,6 +35,11 @@ def begin() -> TaskBuffers:
     return buffers
 
 
+def adopt(buffers: Optional[TaskBuffers]) -> None:
+    """Capture into another thread's task buffers (a timed task's helper thread)."""
+    _local.buffers = buffers
+
+
 def end() -> None:
     _local.buffers = None
 

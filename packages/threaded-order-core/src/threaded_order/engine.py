@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import threading
 import time
-import traceback
 from heapq import heapify, heappop, heappush
 from queue import SimpleQueue
 from typing import Any, Callable, Optional
 
-from . import capture
+from . import capture, policies
 from .graph import Compiled
+from .policies import Policy
 from .results import CANCELLED, FAILED, PASSED, SKIPPED, TaskResult
 
 _START, _DONE, _END = 0, 1, 2
@@ -34,6 +34,9 @@ class Run:
         max_failures: Optional[int],
         emit_events: bool,
         capture_output: bool,
+        limits: Optional[dict[str, int]] = None,
+        default_retries: int = 0,
+        default_timeout: Optional[float] = None,
     ) -> None:
         self.tasks = compiled.tasks
         self.dependents = compiled.dependents
@@ -60,6 +63,13 @@ class Run:
         self.idle = 0
         self.stop_reason: Optional[str] = None
         self.finished = False
+        self.policies = _policies(compiled, default_retries, default_timeout)
+        self.groups: Optional[list[Optional[str]]] = None
+        if any(t.group is not None for t in self.tasks):
+            self.groups = [t.group for t in self.tasks]
+            self.limits = dict(limits or {})
+            self.group_running: dict[str, int] = dict.fromkeys(self.limits, 0)
+            self.parked: dict[str, list[int]] = {}
         self.clock0 = time.perf_counter()
         self.wall0 = time.time()
 
@@ -75,7 +85,15 @@ class Run:
         return threads
 
     def _work(self, thread_name: str) -> None:
+        try:
+            self._work_loop(thread_name)
+        finally:
+            if self.policies is not None:
+                policies.close_loop()
+
+    def _work_loop(self, thread_name: str) -> None:
         lock, ready, emit, events = self.lock, self.ready, self.emit, self.events
+        groups = self.groups
         result: Optional[TaskResult] = None
         index = -1
         while True:
@@ -83,7 +101,12 @@ class Run:
                 if result is not None:
                     self._finish(index, result)
                     result = None
-                while not ready or self.stop_reason is not None:
+                while True:
+                    if ready and self.stop_reason is None:
+                        index = heappop(ready)
+                        if groups is None or self._admit(index):
+                            break
+                        continue
                     if self.remaining == 0 or self.finished or (
                         self.stop_reason is not None and not self.running
                     ):
@@ -92,7 +115,6 @@ class Run:
                     self.idle += 1
                     self.wakeup.wait()
                     self.idle -= 1
-                index = heappop(ready)
                 self.running[index] = thread_name
                 if emit:
                     events.put((_START, self.tasks[index].name, thread_name))
@@ -101,23 +123,44 @@ class Run:
             except BaseException as exc:  # a fault of ours must not hang the run
                 result = _internal_error(self.tasks[index].name, thread_name, exc)
 
+    def _admit(self, index: int) -> bool:
+        """Start a grouped task only below its group's limit; park it otherwise."""
+        group = self.groups[index]  # type: ignore[index]
+        if group is None:
+            return True
+        running = self.group_running.get(group, 0)
+        if running < self.limits.get(group, 1):
+            self.group_running[group] = running + 1
+            return True
+        heappush(self.parked.setdefault(group, []), index)
+        return False
+
     def _execute(self, index: int, thread_name: str) -> TaskResult:
         task = self.tasks[index]
+        policy = self.policies[index] if self.policies is not None else None
         buffers = capture.begin() if self.capture else None
         start = time.perf_counter()
-        try:
-            value = task.func(self.state) if task.with_state else task.func()
-        except BaseException as exc:  # a task's SystemExit must not end the worker
-            stop = time.perf_counter()
+        if policy is None:
+            attempts, failed_attempts = 1, None
+            try:
+                value = task.func(self.state) if task.with_state else task.func()
+                error = None
+            except BaseException as exc:  # a task's SystemExit must not end the worker
+                error = exc
+        else:
+            args = (self.state,) if task.with_state else ()
+            value, error, attempts, failed_attempts = policies.run(
+                task.name, task.func, args, policy, thread_name)
+        stop = time.perf_counter()
+        if error is not None:
             result = TaskResult(
                 task.name,
                 FAILED,
-                error_type=type(exc).__name__,
-                error=str(exc),
-                traceback=_format_exception(exc),
+                error_type=type(error).__name__,
+                error=str(error),
+                traceback=policies.format_exception(error),
             )
         else:
-            stop = time.perf_counter()
             if self.results_dict is not None:
                 with self.state_lock:
                     self.results_dict[task.name] = value
@@ -126,7 +169,9 @@ class Run:
         result.start = self.wall0 + (start - self.clock0)
         result.finish = self.wall0 + (stop - self.clock0)
         result.duration = stop - start
-        result.attempts = 1
+        result.attempts = attempts
+        if failed_attempts:
+            result.failed_attempts = failed_attempts
         result.module, result.tags, result.after = task.module, task.tags, task.after
         if buffers is not None:
             capture.end()
@@ -142,6 +187,8 @@ class Run:
         self._record(index, result)
         self.ran.append(result.name)
         released = self._release(index, result.status != PASSED, result.name)
+        if self.groups is not None and self.groups[index] is not None:
+            released += self._leave_group(self.groups[index])
         if result.status == FAILED:
             self.failures += 1
             if self.max_failures is not None and self.failures >= self.max_failures:
@@ -150,6 +197,15 @@ class Run:
             self.wakeup.notify_all()
         elif released > 1 and self.idle:
             self.wakeup.notify(released - 1)
+
+    def _leave_group(self, group: str) -> int:
+        """A grouped task ended: its group's first parked task becomes ready again."""
+        self.group_running[group] -= 1
+        parked = self.parked.get(group)
+        if parked:
+            heappush(self.ready, heappop(parked))
+            return 1
+        return 0
 
     def _record(self, index: int, result: TaskResult) -> None:
         self.records[index] = result
@@ -243,6 +299,20 @@ class Run:
             return [self.tasks[i].name for i in sorted(self.running)]
 
 
+def _policies(compiled: Compiled, default_retries: int,
+              default_timeout: Optional[float]) -> Optional[list[Optional[Policy]]]:
+    """Per-task policies, or None when no task uses one (the engine's fast path)."""
+    found: list[Optional[Policy]] = []
+    for task, is_async in zip(compiled.tasks, compiled.is_async):
+        retries = default_retries if task.retries is None else task.retries
+        timeout = default_timeout if task.timeout is None else task.timeout
+        if retries or timeout is not None or is_async:
+            found.append(Policy(retries, task.retry_delay or 0.0, timeout, is_async))
+        else:
+            found.append(None)
+    return found if any(p is not None for p in found) else None
+
+
 def _skipped(task: Any, reason: str) -> TaskResult:
     return TaskResult(
         task.name, SKIPPED, skip_reason=reason, error_type="DependencyError" if
@@ -255,11 +325,5 @@ def _internal_error(name: str, thread_name: str, exc: BaseException) -> TaskResu
     return TaskResult(
         name, FAILED, thread=thread_name, error_type=type(exc).__name__,
         error=f"internal error while running the task: {exc}",
-        traceback=_format_exception(exc), attempts=1,
+        traceback=policies.format_exception(exc), attempts=1,
     )
-
-
-def _format_exception(exc: BaseException) -> str:
-    """The traceback without the engine's own frame."""
-    tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
-    return "".join(traceback.format_exception(type(exc), exc, tb))

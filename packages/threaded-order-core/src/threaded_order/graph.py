@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Callable, NamedTuple, Optional
 
+from .policies import is_async
+
 
 class TaskGraphError(ValueError):
     """A problem with the graph itself; a ValueError, as in the original API."""
@@ -32,6 +34,10 @@ class Task(NamedTuple):
     with_state: bool = False
     tags: tuple[str, ...] = ()
     module: Optional[str] = None
+    retries: Optional[int] = None
+    retry_delay: Optional[float] = None
+    timeout: Optional[float] = None
+    group: Optional[str] = None
 
 
 def normalize_after(name: str, after: Any) -> tuple[str, ...]:
@@ -59,6 +65,7 @@ class Compiled(NamedTuple):
     tasks: list[Task]
     indegree: list[int]
     dependents: list[list[int]]
+    is_async: list[bool]
 
 
 class DAGraph:
@@ -115,6 +122,9 @@ class DAGraph:
             raise
 
     def _check_new(self, task: Task) -> None:
+        _check_policy(task.name, task.retries, task.retry_delay, task.timeout)
+        if task.group is not None and (not isinstance(task.group, str) or not task.group):
+            raise TaskGraphError(f"task {task.name!r}: group must be a non-empty string")
         if not callable(task.func):
             raise TaskGraphError(f"task {task.name!r}: object must be callable, got {task.func!r}")
         if task.name in self._tasks:
@@ -143,8 +153,20 @@ class DAGraph:
                     stack.append(c)
         if seen != len(tasks):
             raise CycleError(_find_cycle(tasks, index, remaining))
-        self._compiled = Compiled(tasks, indegree, dependents)
+        self._compiled = Compiled(tasks, indegree, dependents, [is_async(t.func) for t in tasks])
         return self._compiled
+
+
+def _check_policy(name: str, retries: Any, retry_delay: Any, timeout: Any) -> None:
+    """Reject values that would make a policy meaningless, naming the task."""
+    if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int)
+                                or retries < 0):
+        raise TaskGraphError(f"task {name!r}: retries must be a whole number >= 0, got {retries!r}")
+    if retry_delay is not None and (not isinstance(retry_delay, (int, float)) or retry_delay < 0):
+        raise TaskGraphError(
+            f"task {name!r}: retry_delay must be >= 0 seconds, got {retry_delay!r}")
+    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise TaskGraphError(f"task {name!r}: timeout must be > 0 seconds, got {timeout!r}")
 
 
 def _find_cycle(tasks: list[Task], index: dict[str, int], remaining: list[int]) -> list[str]:

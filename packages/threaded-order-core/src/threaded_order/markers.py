@@ -14,9 +14,20 @@ MARK_ATTR = "__threaded_order__"
 TAGS_ATTR = "__threaded_order_tags__"
 
 
-def dmark(after: Any = None, with_state: bool = False) -> Callable[[F], F]:
+def dmark(
+    after: Any = None,
+    with_state: bool = False,
+    *,
+    retries: Optional[int] = None,
+    retry_delay: Optional[float] = None,
+    timeout: Optional[float] = None,
+    group: Optional[str] = None,
+) -> Callable[[F], F]:
     """Mark a function as a task without registering it; ``mtrun`` and ``register_marked``
-    pick it up. The function itself is returned, so it stays callable and inspectable."""
+    pick it up. The function itself is returned, so it stays callable and inspectable.
+
+    ``retries``, ``retry_delay``, ``timeout`` and ``group`` are the task's policies.
+    """
 
     def decorate(fn: F) -> F:
         if not callable(fn):
@@ -26,6 +37,10 @@ def dmark(after: Any = None, with_state: bool = False) -> Callable[[F], F]:
             "after": list(normalize_after(name, after)),
             "with_state": bool(with_state),
             "orig_name": name,
+            "retries": retries,
+            "retry_delay": retry_delay,
+            "timeout": timeout,
+            "group": group,
         })
         return fn
 
@@ -70,7 +85,8 @@ def task_from_marked(fn: Callable[..., Any], name: Optional[str] = None,
     mark = getattr(fn, MARK_ATTR)
     return Task(
         name or mark["orig_name"], fn, tuple(mark["after"]), mark["with_state"],
-        tuple(getattr(fn, TAGS_ATTR, ())), module,
+        tuple(getattr(fn, TAGS_ATTR, ())), module, mark.get("retries"),
+        mark.get("retry_delay"), mark.get("timeout"), mark.get("group"),
     )
 
 

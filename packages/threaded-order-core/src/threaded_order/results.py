@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any, Optional
 
 PASSED = "passed"
@@ -20,6 +21,7 @@ class TaskResult:
         "duration",
         "error",
         "error_type",
+        "failed_attempts",
         "finish",
         "log",
         "module",
@@ -54,6 +56,7 @@ class TaskResult:
         stdout: str = "",
         stderr: str = "",
         log: str = "",
+        failed_attempts: Optional[Sequence[dict[str, Any]]] = None,
     ) -> None:
         self.name = name
         self.status = status
@@ -72,6 +75,7 @@ class TaskResult:
         self.stdout = stdout
         self.stderr = stderr
         self.log = log
+        self.failed_attempts = failed_attempts or ()
 
     @property
     def ok(self) -> bool:
@@ -82,6 +86,7 @@ class TaskResult:
         data = {key: getattr(self, key) for key in self.__slots__}
         data["tags"] = list(self.tags)
         data["after"] = list(self.after)
+        data["failed_attempts"] = [dict(a) for a in self.failed_attempts]
         return data
 
     def __repr__(self) -> str:

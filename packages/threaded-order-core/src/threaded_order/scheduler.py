@@ -58,6 +58,19 @@ class _Callbacks:
         self._call("scheduler_done", summary)
 
 
+def _check_defaults(retries: Any, timeout: Any) -> None:
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be a whole number >= 0, got {retries!r}")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or timeout <= 0):
+        raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+
+
+def _tags(tags: Iterable[str]) -> tuple[str, ...]:
+    """A lone string is one tag, not its characters (as ``after="a"`` is one name)."""
+    return (tags,) if isinstance(tags, str) else tuple(tags)
+
+
 class Scheduler:
     """Runs registered callables on worker threads, each after the tasks it depends on."""
 
@@ -78,6 +91,9 @@ class Scheduler:
         plugins: Iterable[Any] = (),
         plugin_manager: Optional[PluginManager] = None,
         capture: bool = False,
+        limits: Optional[dict[str, int]] = None,
+        retries: int = 0,
+        timeout: Optional[float] = None,
     ) -> None:
         if workers is None:
             workers = self.max_workers
@@ -87,7 +103,15 @@ class Scheduler:
             isinstance(max_failures, bool) or not isinstance(max_failures, int) or max_failures < 1
         ):
             raise ValueError(f"max_failures must be a whole number >= 1, got {max_failures!r}")
+        for group, limit in (limits or {}).items():
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                raise ValueError(f"limit of group {group!r} must be a whole number >= 1, "
+                                 f"got {limit!r}")
+        _check_defaults(retries, timeout)
         self.workers = workers
+        self.limits = dict(limits or {})
+        self.retries = retries
+        self.timeout = timeout
         self.state: dict[str, Any] = {} if state is None else state
         self.state.setdefault("_state_lock", threading.RLock())
         self.store_results = store_results
@@ -125,24 +149,37 @@ class Scheduler:
         *,
         tags: Iterable[str] = (),
         module: Optional[str] = None,
+        retries: Optional[int] = None,
+        retry_delay: Optional[float] = None,
+        timeout: Optional[float] = None,
+        group: Optional[str] = None,
     ) -> None:
-        """Add a task; its dependencies must already be registered (see ``add_tasks``)."""
+        """Add a task; its dependencies must already be registered (see ``add_tasks``).
+
+        ``retries``, ``retry_delay``, ``timeout`` and ``group`` are the task's policies;
+        unset ones take the scheduler's defaults.
+        """
         if not isinstance(name, str) or not name:
             raise ValueError(f"task name must be a non-empty string, got {name!r}")
-        task = Task(name, obj, normalize_after(name, after), bool(with_state), tuple(tags), module)
+        task = Task(name, obj, normalize_after(name, after), bool(with_state), _tags(tags), module,
+                    retries, retry_delay, timeout, group)
         self._graph.add(task)
 
     def add_tasks(self, tasks: Iterable[Task]) -> None:
         """Add many tasks at once: dependencies may point forward. All or nothing."""
         self._graph.add_all(
-            t._replace(after=normalize_after(t.name, t.after), tags=tuple(t.tags)) for t in tasks
+            t._replace(after=normalize_after(t.name, t.after), tags=_tags(t.tags)) for t in tasks
         )
 
-    def dregister(self, after: Any = None, with_state: bool = False) -> Callable[[F], F]:
-        """Decorator: register the function under its own name; it stays callable."""
+    def dregister(self, after: Any = None, with_state: bool = False,
+                  **policies: Any) -> Callable[[F], F]:
+        """Decorator: register the function under its own name; it stays callable.
+
+        Keyword arguments are the task's policies, as for ``register``.
+        """
 
         def decorate(fn: F) -> F:
-            self.register(fn, fn.__name__, after=after, with_state=with_state)
+            self.register(fn, fn.__name__, after=after, with_state=with_state, **policies)
 
             @functools.wraps(fn)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -183,7 +220,10 @@ class Scheduler:
         callbacks = self._callbacks
 
         def inactive(event: str) -> Callable[[Any], bool]:
-            return lambda impl: impl.plugin is callbacks and event not in callbacks.set
+            # Another scheduler sharing this plugin manager has its own callbacks: skip them.
+            return lambda impl: isinstance(impl.plugin, _Callbacks) and (
+                impl.plugin is not callbacks or event not in callbacks.set
+            )
 
         return {e: hook_impls(pm, f"threaded_order_{e}", inactive(e)) for e in _EVENTS}
 
@@ -201,7 +241,7 @@ class Scheduler:
         emit = bool(impls["task_start"] or impls["task_run"] or impls["task_done"])
         run = Run(
             compiled, self.workers, self.state, self.store_results, self.skip_dependents,
-            self.max_failures, emit, self.capture,
+            self.max_failures, emit, self.capture, self.limits, self.retries, self.timeout,
         )
         meta = {"total_tasks": len(compiled.tasks), "workers": self.workers,
                 "start_time": run.wall0}
@@ -222,6 +262,17 @@ class Scheduler:
         notify(impls["scheduler_done"], "threaded_order_scheduler_done", errors, summary=summary)
         return summary
 
+    @staticmethod
+    def _interrupted(run: Run) -> None:
+        """First Ctrl-C: start nothing new and say which running tasks we wait for."""
+        running = run.running_names()
+        run.interrupt()
+        if running:
+            logger.warning(
+                "threaded-order: interrupted: waiting for %d running task(s) to finish (%s); "
+                "press Ctrl-C again to stop waiting", len(running), ", ".join(running),
+            )
+
     def _drive(self, run: Run, impls: dict[str, Any], errors: list[str]) -> None:
         start_impls, run_impls, done_impls = impls["task_start"], impls["task_run"], \
             impls["task_done"]
@@ -238,22 +289,20 @@ class Scheduler:
             if not run.start_workers():
                 with run.lock:
                     run._finalize()
-            try:
-                run.events_until_end(on_start, on_done)
-            except KeyboardInterrupt:
-                running = run.running_names()
-                run.interrupt()
-                if running:
-                    logger.warning(
-                        "threaded-order: interrupted: waiting for %d running task(s) to finish "
-                        "(%s); press Ctrl-C again to stop waiting", len(running),
-                        ", ".join(running),
-                    )
+            interrupts, announced = 0, False
+            while True:
+                # Everything an interrupt starts happens inside this try, so a Ctrl-C that
+                # lands while handling the previous one is counted, never raised.
                 try:
+                    if interrupts >= 2:
+                        run.cancel_running()
+                    elif interrupts == 1 and not announced:
+                        announced = True
+                        self._interrupted(run)
                     run.events_until_end(on_start, on_done)
+                    break
                 except KeyboardInterrupt:
-                    run.cancel_running()
-                    run.events_until_end(on_start, on_done)
+                    interrupts += 1
         except BaseException:
             # A strict plugin error or a fault of ours: stop the workers, then raise.
             run.cancel_running()
