@@ -1,0 +1,36 @@
+"""The README stays true: its hook reference matches the hookspecs, and its commands match CI."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import threaded_order.hookspecs as core_specs
+import threaded_order_cli.hookspecs as cli_specs
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+
+
+def _hook_signatures(module):
+    return {
+        name: list(inspect.signature(fn).parameters)
+        for name, fn in vars(module).items()
+        if name.startswith("threaded_order_") and callable(fn)
+    }
+
+
+def test_hook_reference_lists_every_hook_with_its_arguments():
+    table = README.split("<!-- hooks:start -->")[1].split("<!-- hooks:end -->")[0]
+    documented = {m.group(1): [a.strip() for a in m.group(2).split(",") if a.strip()]
+                  for m in re.finditer(r"`(threaded_order_\w+)\(([^)]*)\)`", table)}
+    specs = {**_hook_signatures(core_specs), **_hook_signatures(cli_specs)}
+    assert documented == specs
+
+
+def test_ci_runs_the_readme_test_command():
+    commands = re.findall(r"^python -m pip install uv && (.+)$", README, re.M)
+    assert len(commands) >= 2, "README opens with the two commands"
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert f"python -m pip install -q uv && {commands[1]}" in ci or commands[1] in ci
