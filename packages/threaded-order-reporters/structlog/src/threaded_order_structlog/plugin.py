@@ -1,1 +1,29 @@
-"""Entry point of the structlog reporter (to be written)."""
+"""Entry point of the structlog reporter: it only offers ``--reporter structlog[=DEST]``.
+
+Nothing heavy is imported here; structlog loads when the reporter is made.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional
+
+from threaded_order import hookimpl
+
+if TYPE_CHECKING:
+    from threaded_order_cli.config import Config
+
+NAME = "structlog"
+
+
+@hookimpl(optionalhook=True)
+def threaded_order_cli_reporters() -> dict[str, str]:
+    return {NAME: "JSON lines, one per event (DEST default: stderr; a file path; - for stdout)"}
+
+
+@hookimpl(optionalhook=True)
+def threaded_order_cli_make_reporter(name: str, dest: Optional[str], config: Config) -> Any:
+    if name != NAME:
+        return None
+    from .reporter import StructlogReporter
+
+    return StructlogReporter(dest, config=config)

@@ -1,0 +1,170 @@
+"""The JSON reporter: the whole run as one document, for scripts and dashboards.
+
+The document follows ``schema.json`` beside this module; ``schema_version`` changes only
+when a field is removed or changes meaning (new fields may appear at any version).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from threaded_order import (
+    CANCELLED,
+    FAILED,
+    PASSED,
+    SKIPPED,
+    TaskResult,
+    __version__,
+    exit_status,
+    hookimpl,
+)
+
+from . import SCHEMA_VERSION
+from ._dest import Destination
+
+if TYPE_CHECKING:
+    from threaded_order_cli.config import Config
+# "tests/test_x.py:12": a collection error's path with the line it is about.
+_LOCATION = re.compile(r"^(.+):(\d+)$")
+
+
+def iso_utc(epoch: Optional[float]) -> Optional[str]:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="microseconds")
+
+
+def task_record(result: TaskResult) -> dict[str, Any]:
+    """One task: what ran where and when, how it ended and what it printed.
+
+    ``error`` is set only for failed tasks; a skipped or cancelled task says why in
+    ``skip_reason`` instead. ``failed_attempts`` are the errors of earlier tries of a
+    retried task (one that passed after them is flaky).
+    """
+    error = None
+    if result.status == FAILED:
+        error = {
+            "type": result.error_type, "message": result.error, "traceback": result.traceback,
+        }
+    return {
+        "name": result.name,
+        "module": result.module,
+        "status": result.status,
+        "duration": result.duration,
+        "start": result.start,
+        "stop": result.finish,
+        "thread": result.thread or None,
+        "attempts": result.attempts,
+        "after": list(result.after),
+        "tags": list(result.tags),
+        "error": error,
+        "failed_attempts": [
+            {"type": a.get("error_type"), "message": a.get("error"),
+             "traceback": a.get("traceback")}
+            for a in getattr(result, "failed_attempts", ()) or ()
+        ],
+        "skip_reason": result.skip_reason,
+        "stdout": result.stdout,
+        "stderr": result.stderr,
+        "log": result.log,
+    }
+
+
+def build_report(
+    summary: Optional[dict[str, Any]],
+    exitcode: int,
+    collection_errors: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The document; ``summary`` is None when no run happened (collection failed)."""
+    tasks = list(summary["tasks"].values()) if summary else []
+    counts = {s: sum(1 for t in tasks if t.status == s) for s in (PASSED, FAILED, SKIPPED,
+                                                                   CANCELLED)}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "created": iso_utc(datetime.now(timezone.utc).timestamp()),
+        "started_at": iso_utc(summary["started_at"]) if summary else None,
+        "finished_at": iso_utc(summary["finished_at"]) if summary else None,
+        "duration": summary["duration"] if summary else 0.0,
+        "exitcode": exitcode,
+        "summary": {
+            "total": len(tasks),
+            **counts,
+            "interrupted": bool(summary and summary["interrupted"]),
+        },
+        "environment": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "threaded_order": __version__,
+        },
+        "tasks": [task_record(t) for t in tasks],
+        "collection_errors": list(collection_errors),
+        "plugin_errors": list(summary["plugin_errors"]) if summary else [],
+    }
+
+
+def serialize(document: dict[str, Any]) -> bytes:
+    # A lone surrogate from undecodable output becomes a \\udcXX escape: still valid JSON.
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return text.encode("utf-8", "backslashreplace")
+
+
+class JSONReporter:
+    """Writes the JSON report.
+
+    As a plain scheduler plugin (``Scheduler(plugins=[JSONReporter("run.json")])``) it
+    writes when the run is done, with ``exitcode`` from ``exit_status(summary)``. Under
+    ``mtrun`` a file is written then too, and rewritten at the end if mtrun's exit code or
+    the plugin errors changed since (another reporter failing after us, say); a file is
+    also written when no run happened. stdout (``-``) is written once, at the end.
+    """
+
+    def __init__(self, dest: str = "report.json", *, config: Optional[Config] = None) -> None:
+        self.destination = Destination("json", dest)
+        self.config = config
+        self.collection_errors: list[dict[str, Any]] = []
+        self.summary: Optional[dict[str, Any]] = None
+        self.written: Optional[tuple[int, int]] = None  # (exitcode, plugin errors) written
+
+    def _state(self, exitcode: int) -> tuple[int, int]:
+        return exitcode, len(self.summary["plugin_errors"]) if self.summary else 0
+
+    def _write(self, exitcode: int) -> None:
+        self.written = self._state(exitcode)
+        document = build_report(self.summary, exitcode, self.collection_errors)
+        self.destination.write(serialize(document))
+
+    @hookimpl
+    def threaded_order_scheduler_done(self, summary: dict[str, Any]) -> None:
+        self.summary = summary
+        if self.config is None or not self.destination.is_stdout:
+            self._write(exit_status(summary))
+
+    @hookimpl(optionalhook=True)
+    def threaded_order_cli_collection_error(self, path: str, message: str) -> None:
+        """``path`` may end in ``:LINE`` (a syntax error): split into path and line."""
+        line: Optional[int] = None
+        match = _LOCATION.match(path or "")
+        if match:
+            path, line = match.group(1), int(match.group(2))
+        self.collection_errors.append(
+            {"path": self._relative(path), "line": line, "message": message}
+        )
+
+    @hookimpl(optionalhook=True)
+    def threaded_order_cli_unconfigure(self, exitcode: int) -> None:
+        if self.written != self._state(exitcode):
+            self._write(exitcode)
+
+    def _relative(self, path: str) -> str:
+        rootdir = getattr(self.config, "rootdir", None)
+        if path and rootdir is not None and Path(path).is_absolute():
+            try:
+                return Path(path).relative_to(Path(rootdir).absolute()).as_posix()
+            except ValueError:
+                pass
+        return path

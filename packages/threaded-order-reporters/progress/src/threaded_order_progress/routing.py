@@ -1,0 +1,165 @@
+"""Sending other output through the live console while the bar is on screen.
+
+Anything written straight to the terminal while rich's ``Live`` is drawing lands where the
+bar is and leaves torn bars behind. So, while the bar is shown, streams that point at the
+terminal (``sys.stdout``/``sys.stderr``, logging ``StreamHandler``s, the terminal
+reporter's output) are swapped for a ``LineProxy`` that prints whole lines above the bar,
+and they are put back afterwards.
+
+Only the scheduler thread draws. A line written on the scheduler thread is printed at once;
+a line from a worker (``print`` under ``-s``, logging) goes to a queue that the scheduler
+thread empties at the next hook, so the console never races with the bar's redraws.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+import threading
+from queue import Empty, SimpleQueue
+from typing import Any, Optional, TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+
+def isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+class LineProxy(io.TextIOBase):
+    """A terminal stream that hands complete lines to its ``Router``.
+
+    Each thread keeps its own unfinished line, so lines written by different threads
+    never tear each other.
+    """
+
+    def __init__(self, router: Router, real: TextIO) -> None:
+        self.router = router
+        self.real = real
+        self._pending: dict[int, str] = {}
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        key = threading.get_ident()
+        pending = self._pending.pop(key, "") + text
+        complete, newline, rest = pending.rpartition("\n")
+        if rest:
+            self._pending[key] = rest
+        if newline:
+            self.router.emit(complete)
+        return len(text)
+
+    def flush(self) -> None:
+        """Lines leave when complete; an unfinished line waits for its newline."""
+
+    def flush_pending(self) -> None:
+        """Hand over every thread's unfinished line (at the end, when workers are done)."""
+        for key in list(self._pending):
+            text = self._pending.pop(key, "")
+            if text:
+                self.router.emit(text)
+
+    def isatty(self) -> bool:
+        return isatty(self.real)
+
+    def fileno(self) -> int:
+        return self.real.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.real, "encoding", None) or "utf-8"
+
+
+class Router:
+    """Swaps terminal streams for proxies, prints their lines on the scheduler thread, and
+    puts back exactly what it swapped."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.owner = threading.get_ident()  # the scheduler thread: the only one that draws
+        self.outbox: SimpleQueue[str] = SimpleQueue()
+        self.proxies: dict[int, LineProxy] = {}
+        self.undo: list[tuple[Any, str, Any, LineProxy]] = []
+
+    def emit(self, text: str) -> None:
+        if threading.get_ident() == self.owner:
+            self.drain()
+            self._print(text)
+        else:
+            self.outbox.put(text)
+
+    def drain(self) -> None:
+        """Print the lines workers wrote since the last hook (scheduler thread only)."""
+        while True:
+            try:
+                text = self.outbox.get_nowait()
+            except Empty:
+                return
+            self._print(text)
+
+    def _print(self, text: str) -> None:
+        self.console.print(Text.from_ansi(text), soft_wrap=True, highlight=False)
+
+    def proxy_for(self, stream: Any) -> Optional[LineProxy]:
+        """The proxy of a terminal stream; None for files, pipes and proxies."""
+        if isinstance(stream, LineProxy) or not isatty(stream):
+            return None
+        if id(stream) not in self.proxies:
+            self.proxies[id(stream)] = LineProxy(self, stream)
+        return self.proxies[id(stream)]
+
+    def swap(self, owner: Any, attribute: str) -> None:
+        old = getattr(owner, attribute, None)
+        proxy = self.proxy_for(old)
+        if proxy is not None:
+            setattr(owner, attribute, proxy)
+            self.undo.append((owner, attribute, old, proxy))
+
+    def route(self, terminal: Any = None) -> None:
+        self.swap(sys, "stdout")
+        self.swap(sys, "stderr")
+        if terminal is not None:
+            self.swap(terminal, "out")
+        for handler in _stream_handlers():
+            proxy = self.proxy_for(handler.stream)
+            if proxy is not None:
+                old = handler.setStream(proxy)
+                self.undo.append((handler, "", old, proxy))
+
+    def restore(self) -> None:
+        """Print what is left, then put back each stream that still holds our proxy."""
+        for proxy in self.proxies.values():
+            proxy.flush_pending()
+        self.drain()
+        for owner, attribute, old, proxy in reversed(self.undo):
+            if not attribute:
+                if owner.stream is proxy:
+                    owner.setStream(old)
+            elif getattr(owner, attribute, None) is proxy:
+                setattr(owner, attribute, old)
+        self.undo.clear()
+        self.proxies.clear()
+
+
+def _stream_handlers() -> list[logging.StreamHandler]:  # type: ignore[type-arg]
+    """Every StreamHandler (not FileHandler) on the root logger and the named loggers."""
+    loggers: list[Any] = [logging.getLogger()]
+    loggers += [lg for lg in list(logging.Logger.manager.loggerDict.values())
+                if isinstance(lg, logging.Logger)]
+    found: list[logging.StreamHandler] = []  # type: ignore[type-arg]
+    for lg in loggers:
+        for handler in list(lg.handlers):
+            if isinstance(handler, logging.StreamHandler) and not isinstance(
+                handler, logging.FileHandler
+            ) and handler not in found:
+                found.append(handler)
+    return found

@@ -1,0 +1,1 @@
+"""Tests of the four reporter distributions (junit, json, structlog, progress)."""

@@ -1,0 +1,83 @@
+"""Shared helpers: a sample test module and a real ``mtrun`` in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+DATA = Path(__file__).parent / "data"
+JUNIT_XSD = DATA / "junit-10.xsd"
+
+# Two pass, one fails, one is skipped because of it (with --skip-deps). The failing task
+# prints an ANSI colour code and a bell, which XML cannot hold.
+SAMPLE = '''\
+import logging
+import sys
+
+from threaded_order import dmark, tag
+
+
+@dmark()
+@tag("fast")
+def test_ok():
+    print("out from ok")
+    print("err from ok", file=sys.stderr)
+    logging.getLogger("sample").warning("log from ok")
+
+
+@dmark(after=["test_ok"], with_state=True)
+def test_uses_state(state):
+    assert "results" in state
+
+
+@dmark()
+def test_fails():
+    print("\\x1b[31mred\\x1b[0m and a bell \\x07")
+    raise AssertionError("expected <failure> & more")
+
+
+@dmark(after=["test_fails"])
+def test_after_failure():
+    pass
+'''
+SAMPLE_NAMES = ["test_ok", "test_uses_state", "test_fails", "test_after_failure"]
+SAMPLE_STATUS = {"test_ok": "passed", "test_uses_state": "passed", "test_fails": "failed",
+                 "test_after_failure": "skipped"}
+
+# Variables that would change what rich or the plugin loader does in the child.
+_SCRUB = ("FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COLUMNS", "LINES",
+          "THREADED_ORDER_DISABLE_PLUGIN_AUTOLOAD", "THREADED_ORDER_STRICT_PLUGINS")
+
+
+def write_sample(directory: Path, name: str = "test_sample.py", text: str = SAMPLE) -> Path:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def child_env(extra: Optional[dict[str, str]] = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
+    env["PYTHONIOENCODING"] = "utf-8"
+    env.update(extra or {})
+    return env
+
+
+def mtrun_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "threaded_order_cli", *args]
+
+
+def mtrun(*args: str, cwd: Path, env: Optional[dict[str, str]] = None
+          ) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``mtrun`` for real: entry points, option parsing and all."""
+    return subprocess.run(
+        mtrun_command(*args), cwd=cwd, env=child_env(env), capture_output=True, text=True,
+        timeout=120, stdin=subprocess.DEVNULL, encoding="utf-8",
+    )
+
+
+def describe(done: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
