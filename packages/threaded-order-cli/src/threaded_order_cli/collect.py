@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -13,6 +14,8 @@ from threaded_order.markers import marked_functions, task_from_marked
 
 from .config import EXIT_NO_TESTS, UsageError
 from .tagexpr import compile_tags
+
+_SKIP_DIRS = {"__pycache__", "node_modules"}
 
 
 class CollectError(UsageError):
@@ -54,18 +57,25 @@ def find_files(targets: list[Target]) -> list[tuple[Path, Optional[str]]]:
         if path.is_dir():
             if target.function:
                 raise UsageError(f"{path} is a folder; '::{target.function}' needs a file")
-            files = sorted(
-                p for p in path.rglob("*.py")
-                if (p.name.startswith("test_") or p.stem.endswith("_test"))
-                and "__pycache__" not in p.parts
-            )
-            found.extend((p, None) for p in files)
+            found.extend((p, None) for p in _test_files(path))
         else:
             found.append((path, target.function))
     seen: dict[tuple[Path, Optional[str]], None] = {}
     for path, function in found:
         seen.setdefault((path.resolve(), function), None)
     return list(seen)
+
+
+def _test_files(folder: Path) -> list[Path]:
+    """Below a folder, sorted. Like pytest, hidden folders, ``__pycache__``, ``node_modules``
+    and virtualenvs are not searched: ``mtrun .`` must not import a ``.venv``'s test files."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS
+                       and not os.path.exists(os.path.join(dirpath, d, "pyvenv.cfg"))]
+        found.extend(Path(dirpath, f) for f in filenames if f.endswith(".py")
+                     and (f.startswith("test_") or f[:-3].endswith("_test")))
+    return sorted(found)
 
 
 def display_path(path: Path, rootdir: Path) -> str:
@@ -92,11 +102,13 @@ def import_file(path: Path, rootdir: Path) -> ModuleType:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except SyntaxError as exc:
-        del sys.modules[name]
-        raise CollectError(f"{shown}:{exc.lineno}", f"SyntaxError: {exc.msg}") from exc
     except Exception as exc:
         del sys.modules[name]
+        # file:line only when the syntax error is in the target itself; one in a module it
+        # imports says where it is in its message: "invalid syntax (helper.py, line 3)".
+        if isinstance(exc, SyntaxError) and exc.filename == str(path):
+            raise CollectError(f"{shown}:{exc.lineno}", f"{type(exc).__name__}: {exc.msg}") \
+                from exc
         raise CollectError(shown, f"error while importing: {type(exc).__name__}: {exc}") \
             from exc
     return module

@@ -43,6 +43,7 @@ class Config:
         self.state = state
         self.tasks: list[Any] = []
         self.reporters: list[tuple[str, Any]] = []
+        self.executor: Optional[Any] = None  # where task bodies run; None: threads
         self.errors: list[str] = []
 
     def getoption(self, name: str, default: Optional[Any] = None) -> Any:

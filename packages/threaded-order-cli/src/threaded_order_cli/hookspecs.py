@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 from threaded_order.hookspecs import hookspec
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from .config import Config
 
 
@@ -40,6 +42,29 @@ def threaded_order_cli_make_reporter(name: str, dest: Optional[str], config: Con
     Called before collection, so a bad DEST (an unwritable path) is caught before the run:
     raise ``ReporterError`` with one line that says what is wrong. The object returned is
     registered as a plugin for the run.
+    """
+
+
+@hookspec
+def threaded_order_cli_executors() -> Optional[dict[str, str]]:
+    """Name the executors this plugin offers, for ``--executor NAME[=ADDRESS]``.
+
+    :return: ``{name: one-line description}``.
+    """
+
+
+@hookspec(firstresult=True)
+def threaded_order_cli_make_executor(
+    name: str, address: Optional[str], workers: int, config: Config
+) -> Optional[Executor]:
+    """Create the executor ``name`` if it is yours, or return None.
+
+    Called after collection, before the run; ``address`` is what follows ``=`` (or None)
+    and ``workers`` the number of tasks mtrun keeps in flight. Task bodies run in the
+    ``concurrent.futures.Executor`` returned. After the run mtrun calls its
+    ``shutdown(wait=False)``: nothing submitted is needed any more (a timed-out body may
+    still run), so release whatever you started without waiting for it. Raise
+    ``UsageError`` with one line for a bad address.
     """
 
 

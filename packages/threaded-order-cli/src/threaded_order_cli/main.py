@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import logging
 import os
 import platform
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
@@ -23,8 +26,9 @@ from threaded_order import (
     __version__ as core_version,
 )
 from threaded_order.plugins import call_hook, hook_impls
+from threaded_order.remote import NotPicklableError
 
-from . import __version__, hookspecs, show
+from . import __version__, executors, hookspecs, show
 from .collect import CollectError, collect
 from .config import (
     EXIT_INTERNAL_ERROR,
@@ -44,7 +48,7 @@ from .options import (
     parse_reporters,
     split_targets,
 )
-from .terminal import TerminalReporter
+from .terminal import TerminalReporter, discard_rest
 
 
 def main(argv: Optional[list[str]] = None) -> None:
@@ -53,12 +57,39 @@ def main(argv: Optional[list[str]] = None) -> None:
 
 
 def _error(message: str) -> None:
+    # One line, even when an exception's message (or a plugin's) spans several.
+    message = " ".join(line.strip() for line in str(message).splitlines() if line.strip())
     sys.stderr.write(f"mtrun: error: {message}\n")
     sys.stderr.flush()
 
 
+@contextlib.contextmanager
+def _core_messages() -> Iterator[None]:
+    """Send the core's own warnings (Ctrl-C, a plugin hook that raised) to stderr.
+
+    Without this they reach the root logger, where capture's handler swallows them while
+    tasks run; with it they are one line on stderr whether capture is on or not.
+    """
+    logger = logging.getLogger("threaded_order")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
 def run(argv: list[str]) -> int:
     """Run mtrun with these arguments and return its exit code."""
+    with _core_messages():
+        return _run_reporting_errors(argv)
+
+
+def _run_reporting_errors(argv: list[str]) -> int:
     verbose = "--verbose" in argv
     try:
         return _run(argv)
@@ -75,6 +106,9 @@ def run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # mtrun --collect-only | head: the reader had enough
+        discard_rest(sys.stdout)
+        return EXIT_OK
     except Exception as exc:
         _error(f"internal error: {type(exc).__name__}: {exc}")
         if verbose:
@@ -93,8 +127,17 @@ def _plugin_manager(argv: list[str]) -> PluginManager:
             pm.register(importlib.import_module(name), name=name)
         except ImportError as exc:
             raise UsageError(f"-p {name}: cannot import plugin module: {exc}") from None
+        except Exception as exc:  # raised while importing, or a hook with a wrong signature
+            raise UsageError(f"-p {name}: cannot load plugin: {type(exc).__name__}: {exc}") \
+                from exc
     load_entrypoint_plugins(pm, blocked, warn=lambda m: sys.stderr.write(
         f"mtrun: warning: {m}\n"))
+    try:
+        pm.check_pending()  # a misspelled hook name: say so now, not after the header
+    except Exception as exc:  # pluggy's PluginValidationError
+        plugin = getattr(exc, "plugin", None)
+        name = (pm.get_name(plugin) if plugin is not None else None) or "?"
+        raise UsageError(f"plugin {name!r}: {exc}") from exc
     return pm
 
 
@@ -123,6 +166,8 @@ def _run(argv: list[str]) -> int:
         raise UsageError(f"--workers must be >= 1, got {params['workers']}")
     reporters = parse_reporters(params["reporter"])
     params["limits"] = parse_limits(params["limit"])
+    params["executor_name"], params["executor_address"] = executors.parse(params["executor"])
+    executors.check(pm, params["executor_name"], params["executor_address"], errors)
     state = load_state_file(params["state_file"])
     state.update(extra_state)
     if seeded:
@@ -145,6 +190,8 @@ def _run(argv: list[str]) -> int:
         exitcode = exc.exit_code
         raise
     finally:
+        if config.executor is not None:  # after the report: a cluster may take a moment
+            config.executor.shutdown(wait=False)  # abandoned (timed-out) bodies are not needed
         call_hook(pm, "threaded_order_cli_unconfigure", errors, config=config, exitcode=exitcode)
     return exitcode
 
@@ -194,12 +241,15 @@ def _collect_and_run(config: Config, targets: list[str], terminal: TerminalRepor
         return EXIT_OK
     workers = params["workers"] or Scheduler.max_workers
     max_failures = 1 if params["exitfirst"] else params["maxfail"]
+    config.executor = executors.make(config, params["executor_name"],
+                                     params["executor_address"], workers, errors)
     scheduler = Scheduler(
         workers, state=config.state, clear_results_on_start=not seeded,
         skip_dependents=params["skip_deps"], max_failures=max_failures,
         plugin_manager=config.plugin_manager,
         capture=not (params["no_capture"] or params["capture"] == "no"),
         limits=params["limits"], retries=params["retries"], timeout=params["timeout"],
+        executor=config.executor,
     )
     for module in collected.modules:
         _call_module_hook(module, "setup_state", config.state)
@@ -211,17 +261,25 @@ def _collect_and_run(config: Config, targets: list[str], terminal: TerminalRepor
             configure_logging(workers, verbose=params["verbose"])
     scheduler.add_tasks(collected.tasks)
     deselected = len(collected.all_tasks) - len(collected.tasks)
-    header = _header_lines(config, workers)
+    header = _header_lines(config, workers, errors)
+    executor_line = executors.describe(params["executor_name"], config.executor)
+    if executor_line:
+        header.append(executor_line)
     header.append(f"collected {len(collected.all_tasks)} tasks"
                   + (f" / {deselected} deselected / {len(collected.tasks)} selected"
                      if deselected else ""))
     terminal.header(header)
-    summary = scheduler.start()
+    if config.executor is not None:
+        executors.ship(collected.modules)
+    try:
+        summary = scheduler.start()
+    except NotPicklableError as exc:
+        raise UsageError(str(exc)) from exc
     exitcode = exit_status(summary)
     extra: list[str] = []
     for lines in call_hook(config.plugin_manager, "threaded_order_cli_report_summary", errors,
                            summary=summary, config=config, exitcode=exitcode):
-        extra.extend([lines] if isinstance(lines, str) else lines)
+        extra.extend(_text_lines(lines))
     summary["plugin_errors"].extend(errors)
     terminal.report(summary, extra, exitcode)
     return exitcode
@@ -238,7 +296,15 @@ def _call_module_hook(module: Any, name: str, *args: Any) -> None:
         raise CollectError(where, f"{name}() failed: {type(exc).__name__}: {exc}") from exc
 
 
-def _header_lines(config: Config, workers: int) -> list[str]:
+def _text_lines(value: Any) -> list[str]:
+    """A hook's lines: a string or a list of them; anything else is shown as its str(), so a
+    plugin returning the wrong type cannot end the run with an internal error."""
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def _header_lines(config: Config, workers: int, errors: list[str]) -> list[str]:
     pm = config.plugin_manager
     lines = [f"platform {sys.platform} -- Python {platform.python_version()}, "
              f"threaded-order-core {core_version}, mtrun {__version__}",
@@ -247,6 +313,6 @@ def _header_lines(config: Config, workers: int) -> list[str]:
     if plugins:
         lines.append("plugins: " + ", ".join(plugins))
     lines.append(f"workers: {workers}")
-    for extra in call_hook(pm, "threaded_order_cli_report_header", [], config=config):
-        lines.extend([extra] if isinstance(extra, str) else extra)
+    for extra in call_hook(pm, "threaded_order_cli_report_header", errors, config=config):
+        lines.extend(_text_lines(extra))
     return lines

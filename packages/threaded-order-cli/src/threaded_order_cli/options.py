@@ -42,6 +42,9 @@ def base_options() -> list[click.Parameter]:
           help="Fail a task that runs longer than this (a task's own timeout= wins)."),
         o(["--limit"], multiple=True, metavar="GROUP=N",
           help="Run at most N tasks of group GROUP at once (default 1); repeatable."),
+        o(["--executor"], default="threads", metavar="NAME[=ADDRESS]",
+          help="Where task bodies run: threads (default), processes, dask (a local cluster "
+               "of --workers processes) or dask=tcp://HOST:PORT (see --plugins)."),
         o(["--collect-only"], is_flag=True,
           help="List the tasks with their dependencies and tags, then exit."),
         o(["--graph"], type=click.Choice(GRAPH_FORMATS), is_flag=False,
@@ -119,6 +122,11 @@ def split_targets(items: tuple[str, ...]) -> tuple[list[str], dict[str, str], di
                 raise UsageError(f"no such option: {item}")
             if key.startswith("result-") and len(key) > 7:
                 results[key[7:]] = value
+            elif key.startswith("_"):  # _state_lock: a string there breaks every task
+                raise UsageError(f"--{key}: state keys starting with '_' are reserved")
+            elif key == "results":  # the scheduler needs a dict there
+                raise UsageError("--results: reserved state key; seed one task's result with "
+                                 "--result-NAME=value")
             else:
                 extra[key] = value
         elif item.startswith("-") and item != "-":
@@ -135,7 +143,10 @@ def load_state_file(path: Optional[Path]) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"--state-file: file not found: {path}") from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        raise UsageError(f"--state-file {path}: cannot read it: {exc.strerror or exc}") \
+            from None
+    except ValueError as exc:
         raise UsageError(f"--state-file {path}: not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise UsageError(f"--state-file {path}: must hold a JSON object, not "
@@ -144,6 +155,9 @@ def load_state_file(path: Optional[Path]) -> dict[str, Any]:
     if private:
         raise UsageError(f"--state-file {path}: keys starting with '_' are reserved: "
                          f"{', '.join(private)}")
+    if not isinstance(data.get("results", {}), dict):
+        raise UsageError(f"--state-file {path}: 'results' must be a JSON object (task name: "
+                         "result)")
     return data
 
 

@@ -39,6 +39,12 @@ def plugins(pm: PluginManager, errors: list[str]) -> None:
         _out("reporters (--reporter NAME[=DEST]):")
         for name, description in sorted(reporters.items()):
             _out(f"  {name:<14} {description}")
+    from .executors import available
+
+    _out("")
+    _out("executors (--executor NAME[=ADDRESS]):")
+    for name, description in sorted(available(pm, errors).items()):
+        _out(f"  {name:<14} {description}")
 
 
 def collected(tasks: list[Task]) -> None:

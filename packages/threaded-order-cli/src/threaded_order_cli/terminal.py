@@ -6,6 +6,7 @@ written from hooks on the scheduler thread.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from typing import Any, Optional, TextIO
@@ -41,11 +42,23 @@ class TerminalReporter:
         return f"\x1b[{codes}m{text}\x1b[0m"
 
     def write(self, text: str, *styles: str) -> None:
-        self.out.write(self.paint(text, *styles))
+        self._put(self.paint(text, *styles))
 
     def line(self, text: str = "", *styles: str) -> None:
         self._end_progress_line()
-        self.out.write(self.paint(text, *styles) + "\n")
+        self._put(self.paint(text, *styles) + "\n")
+
+    def _put(self, text: str) -> None:
+        try:
+            self.out.write(text)
+        except BrokenPipeError:
+            discard_rest(self.out)
+
+    def _flush(self) -> None:
+        try:
+            self.out.flush()
+        except BrokenPipeError:
+            discard_rest(self.out)
 
     def rule(self, title: str, char: str = "=", *styles: str) -> None:
         title = f" {title} " if title else ""
@@ -55,7 +68,7 @@ class TerminalReporter:
 
     def _end_progress_line(self) -> None:
         if self._column:
-            self.out.write("\n")
+            self._put("\n")
             self._column = 0
 
     # -- hooks -------------------------------------------------------------------------
@@ -87,10 +100,10 @@ class TerminalReporter:
         self.write(char, {"F": "red", "s": "yellow"}.get(char, "green"))
         self._column += 1
         if self._column >= self.width - 8 or self._done == self._total:
-            self.out.write(f" [{100 * self._done // max(self._total, 1):3d}%]\n")
+            self._put(f" [{100 * self._done // max(self._total, 1):3d}%]\n")
             self._column = 0
         if self.out.isatty():
-            self.out.flush()
+            self._flush()
 
     def report(self, summary: dict[str, Any], extra: list[str], exitcode: int) -> None:
         """Failures, short summary, extra lines from plugins, and the final line."""
@@ -128,7 +141,18 @@ class TerminalReporter:
             self.line(text)
         style = "red" if exitcode else ("yellow" if summary["skipped"] else "green")
         self.line(summary["text"], style, "bold")
-        self.out.flush()
+        self._flush()
+
+
+def discard_rest(stream: TextIO) -> None:
+    """``mtrun ... | head`` closed the pipe: send the rest of the output to /dev/null, so the
+    run finishes (reporters, exit code) instead of failing once per task and at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _first_line(text: Optional[str]) -> str:

@@ -58,7 +58,7 @@ def run_mtrun(
     (faster; the target modules stay imported)."""
     argv = [str(a) for a in args]
     if in_process:
-        return _in_process(argv, cwd)
+        return _in_process(argv, cwd, env or {})
     command = [sys.executable, "-m", "threaded_order_cli", *argv]
     full_env = {**os.environ, **(env or {})}
     done = subprocess.run(command, cwd=cwd, env=full_env, capture_output=True, text=True,
@@ -66,16 +66,25 @@ def run_mtrun(
     return RunResult(done.returncode, done.stdout, done.stderr)
 
 
-def _in_process(argv: list[str], cwd: Optional[Union[str, Path]]) -> RunResult:
+def _in_process(argv: list[str], cwd: Optional[Union[str, Path]],
+                env: dict[str, str]) -> RunResult:
     from .main import run
 
     out, err = io.StringIO(), io.StringIO()
     previous = os.getcwd()
+    # env applies here too (THREADED_ORDER_DISABLE_PLUGIN_AUTOLOAD...), restored afterwards.
+    saved = {key: os.environ.get(key) for key in env}
     try:
+        os.environ.update(env)
         if cwd is not None:
             os.chdir(cwd)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code: Any = run(argv)
     finally:
         os.chdir(previous)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return RunResult(int(code), out.getvalue(), err.getvalue())

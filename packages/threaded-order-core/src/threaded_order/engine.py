@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from heapq import heapify, heappop, heappush
+from heapq import heappop, heappush
+from operator import attrgetter
 from queue import SimpleQueue
 from typing import Any, Callable, Optional
 
@@ -19,6 +20,7 @@ from .policies import Policy
 from .results import CANCELLED, FAILED, PASSED, SKIPPED, TaskResult
 
 _START, _DONE, _END = 0, 1, 2
+_GROUP, _RETRIES, _TIMEOUT = attrgetter("group"), attrgetter("retries"), attrgetter("timeout")
 
 
 class Run:
@@ -37,12 +39,17 @@ class Run:
         limits: Optional[dict[str, int]] = None,
         default_retries: int = 0,
         default_timeout: Optional[float] = None,
+        remote: Any = None,
     ) -> None:
         self.tasks = compiled.tasks
         self.dependents = compiled.dependents
         self.pending = compiled.indegree[:]
-        self.ready = [i for i, n in enumerate(self.pending) if n == 0]
-        heapify(self.ready)
+        # Ready tasks start lowest index first. Those ready at the outset are already in
+        # order, so they wait on a stack (smallest last) that costs O(1) to take from; tasks
+        # released later go to the heap ``ready``. Workers take the smaller of the two heads.
+        self.initial = [i for i, n in enumerate(self.pending) if n == 0]
+        self.initial.reverse()
+        self.ready: list[int] = []
         self.blocked: dict[int, str] = {}
         self.workers = workers
         self.state = state
@@ -61,28 +68,41 @@ class Run:
         self.remaining = len(self.tasks)
         self.failures = 0
         self.idle = 0
+        self.max_threads = min(workers, len(self.tasks))
+        self.started = 0  # worker threads started so far; see start_workers
         self.stop_reason: Optional[str] = None
         self.finished = False
         self.policies = _policies(compiled, default_retries, default_timeout)
         self.groups: Optional[list[Optional[str]]] = None
-        if any(t.group is not None for t in self.tasks):
+        if any(map(_GROUP, self.tasks)):  # groups are non-empty strings or None
             self.groups = [t.group for t in self.tasks]
             self.limits = dict(limits or {})
             self.group_running: dict[str, int] = dict.fromkeys(self.limits, 0)
             self.parked: dict[str, list[int]] = {}
         self.clock0 = time.perf_counter()
         self.wall0 = time.time()
+        if remote is not None:
+            # Task bodies go to an executor (remote.py): the workers become dispatchers. Set
+            # per instance, so a run without an executor pays not even a branch per task.
+            self._execute = remote.attach(self)  # type: ignore[method-assign]
 
     # -- worker side -------------------------------------------------------------------
 
     def start_workers(self) -> list[threading.Thread]:
-        threads = []
-        for n in range(min(self.workers, len(self.tasks))):
-            name = f"thread_{n}"
-            thread = threading.Thread(target=self._work, args=(name,), name=name, daemon=True)
-            thread.start()
-            threads.append(thread)
-        return threads
+        """Start the first worker; workers start the others while ready tasks wait with no
+        idle worker to take them (as ThreadPoolExecutor grows its pool). So a chain runs on
+        one thread, and this thread never waits a GIL switch interval (5 ms) per start()
+        behind a worker that is already busy running tasks."""
+        if not self.max_threads:
+            return []
+        self.started = 1
+        return [self._spawn(0)]
+
+    def _spawn(self, n: int) -> threading.Thread:
+        name = f"thread_{n}"
+        thread = threading.Thread(target=self._work, args=(name,), name=name, daemon=True)
+        thread.start()
+        return thread
 
     def _work(self, thread_name: str) -> None:
         try:
@@ -92,34 +112,52 @@ class Run:
                 policies.close_loop()
 
     def _work_loop(self, thread_name: str) -> None:
-        lock, ready, emit, events = self.lock, self.ready, self.emit, self.events
-        groups = self.groups
+        ready, initial, running = self.ready, self.initial, self.running
+        emit, events, groups = self.emit, self.events, self.groups
+        acquire, release = self.lock.acquire, self.lock.release
+        finish, execute = self._finish, self._execute
         result: Optional[TaskResult] = None
         index = -1
         while True:
-            with lock:
+            acquire()  # not ``with lock``: this loop runs once per task, and this is cheaper
+            try:
                 if result is not None:
-                    self._finish(index, result)
+                    finish(index, result)
                     result = None
                 while True:
-                    if ready and self.stop_reason is None:
-                        index = heappop(ready)
+                    if (initial or ready) and self.stop_reason is None:
+                        if initial and (not ready or initial[-1] < ready[0]):
+                            index = initial.pop()
+                        else:
+                            index = heappop(ready)
                         if groups is None or self._admit(index):
                             break
                         continue
                     if self.remaining == 0 or self.finished or (
-                        self.stop_reason is not None and not self.running
+                        self.stop_reason is not None and not running
                     ):
                         self._finalize()
                         return
                     self.idle += 1
                     self.wakeup.wait()
                     self.idle -= 1
-                self.running[index] = thread_name
+                running[index] = thread_name
                 if emit:
                     events.put((_START, self.tasks[index].name, thread_name))
+                spawn = -1
+                if (initial or ready) and not self.idle and self.started < self.max_threads:
+                    spawn = self.started  # more work than workers: one more, named in order
+                    self.started += 1
+            finally:
+                release()
+            if spawn >= 0:
+                try:
+                    self._spawn(spawn)
+                except Exception:  # no thread to be had: carry on with those there are
+                    with self.lock:
+                        self.max_threads = self.started = spawn
             try:
-                result = self._execute(index, thread_name)
+                result = execute(index, thread_name)
             except BaseException as exc:  # a fault of ours must not hang the run
                 result = _internal_error(self.tasks[index].name, thread_name, exc)
 
@@ -152,7 +190,17 @@ class Run:
             value, error, attempts, failed_attempts = policies.run(
                 task.name, task.func, args, policy, thread_name)
         stop = time.perf_counter()
-        if error is not None:
+        if error is None:
+            if self.results_dict is not None:
+                with self.state_lock:  # any context manager the user supplied
+                    if index in self.running:  # not cancelled by a second Ctrl-C meanwhile
+                        self.results_dict[task.name] = value
+            result = TaskResult._passed(
+                task.name, thread_name, self.wall0 + (start - self.clock0),
+                self.wall0 + (stop - self.clock0), stop - start, attempts, task.module,
+                task.tags, task.after,
+            )
+        else:
             result = TaskResult(
                 task.name,
                 FAILED,
@@ -160,19 +208,14 @@ class Run:
                 error=str(error),
                 traceback=policies.format_exception(error),
             )
-        else:
-            if self.results_dict is not None:
-                with self.state_lock:
-                    self.results_dict[task.name] = value
-            result = TaskResult(task.name, PASSED)
-        result.thread = thread_name
-        result.start = self.wall0 + (start - self.clock0)
-        result.finish = self.wall0 + (stop - self.clock0)
-        result.duration = stop - start
-        result.attempts = attempts
+            result.thread = thread_name
+            result.start = self.wall0 + (start - self.clock0)
+            result.finish = self.wall0 + (stop - self.clock0)
+            result.duration = stop - start
+            result.attempts = attempts
+            result.module, result.tags, result.after = task.module, task.tags, task.after
         if failed_attempts:
             result.failed_attempts = failed_attempts
-        result.module, result.tags, result.after = task.module, task.tags, task.after
         if buffers is not None:
             capture.end()
             result.stdout = buffers.stdout.getvalue()
@@ -184,9 +227,13 @@ class Run:
         """Record a finished task and release its dependents; caller holds the lock."""
         if self.running.pop(index, None) is None:
             return  # already recorded as cancelled after a second Ctrl-C
-        self._record(index, result)
+        self.records[index] = result  # as _record, inlined: this runs once per task
+        self.remaining -= 1
+        if self.emit:
+            self.events.put((_DONE, result))
         self.ran.append(result.name)
-        released = self._release(index, result.status != PASSED, result.name)
+        released = (self._release(index, result.status != PASSED, result.name)
+                    if self.dependents[index] else 0)
         if self.groups is not None and self.groups[index] is not None:
             released += self._leave_group(self.groups[index])
         if result.status == FAILED:
@@ -215,6 +262,15 @@ class Run:
 
     def _release(self, index: int, failed: bool, root: str) -> int:
         """Count down dependents; skip those of a failure when asked. Returns tasks made ready."""
+        if not self.blocked and not (failed and self.skip_dependents):
+            # Nothing is or will be skipped: no cascade to follow, so no stack to build.
+            pending, ready, released = self.pending, self.ready, 0
+            for child in self.dependents[index]:
+                pending[child] -= 1
+                if not pending[child]:
+                    heappush(ready, child)
+                    released += 1
+            return released
         released = 0
         stack = [(index, failed, root)]
         while stack:
@@ -241,7 +297,7 @@ class Run:
             return
         self.finished = True
         interrupted = self.stop_reason == "interrupted"
-        for i, task in enumerate(self.tasks):
+        for i, task in enumerate(self.tasks if self.remaining else ()):
             if self.records[i] is None:
                 if interrupted:
                     self.records[i] = TaskResult(
@@ -302,6 +358,11 @@ class Run:
 def _policies(compiled: Compiled, default_retries: int,
               default_timeout: Optional[float]) -> Optional[list[Optional[Policy]]]:
     """Per-task policies, or None when no task uses one (the engine's fast path)."""
+    tasks = compiled.tasks
+    if (not default_retries and default_timeout is None and not any(compiled.is_async)
+            and not any(map(_RETRIES, tasks))
+            and [*map(_TIMEOUT, tasks)].count(None) == len(tasks)):
+        return None  # the same answer as the loop below when nothing is set, at C speed
     found: list[Optional[Policy]] = []
     for task, is_async in zip(compiled.tasks, compiled.is_async):
         retries = default_retries if task.retries is None else task.retries

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Callable, NamedTuple, Optional
 
 from .policies import is_async
@@ -46,16 +46,15 @@ def normalize_after(name: str, after: Any) -> tuple[str, ...]:
         return ()
     if isinstance(after, str):
         after = (after,)
-    elif not isinstance(after, Iterable):
+    elif not isinstance(after, (list, tuple)) and not isinstance(after, Iterable):  # ABC: slow
         raise TaskGraphError(f"task {name!r}: after must be a name or a list of names")
-    names: list[str] = []
+    names: dict[str, None] = {}  # ordered and deduplicated in O(k), not O(k^2) as a list
     for dep in after:
         if not isinstance(dep, str):
             raise TaskGraphError(f"task {name!r}: dependency names must be strings, got {dep!r}")
         if dep == name:
             raise TaskGraphError(f"task {name!r} depends on itself")
-        if dep not in names:
-            names.append(dep)
+        names[dep] = None
     return tuple(names)
 
 
@@ -64,7 +63,7 @@ class Compiled(NamedTuple):
 
     tasks: list[Task]
     indegree: list[int]
-    dependents: list[list[int]]
+    dependents: list[Sequence[int]]
     is_async: list[bool]
 
 
@@ -94,9 +93,10 @@ class DAGraph:
     def add(self, task: Task) -> None:
         """Add one task whose dependencies are already known, so no cycle can form."""
         self._check_new(task)
-        missing = [d for d in task.after if d not in self._tasks]
-        if missing:
-            raise UnknownDependencyError(task.name, missing)
+        if task.after:
+            missing = [d for d in task.after if d not in self._tasks]
+            if missing:
+                raise UnknownDependencyError(task.name, missing)
         self._tasks[task.name] = task
         self._compiled = None
 
@@ -122,7 +122,8 @@ class DAGraph:
             raise
 
     def _check_new(self, task: Task) -> None:
-        _check_policy(task.name, task.retries, task.retry_delay, task.timeout)
+        if task.retries is not None or task.retry_delay is not None or task.timeout is not None:
+            _check_policy(task.name, task.retries, task.retry_delay, task.timeout)
         if task.group is not None and (not isinstance(task.group, str) or not task.group):
             raise TaskGraphError(f"task {task.name!r}: group must be a non-empty string")
         if not callable(task.func):
@@ -136,11 +137,16 @@ class DAGraph:
             return self._compiled
         tasks = list(self._tasks.values())
         index = {t.name: i for i, t in enumerate(tasks)}
-        dependents: list[list[int]] = [[] for _ in tasks]
+        # Leaves share one empty tuple: a list per task would cost memory and GC time.
+        dependents: list[Sequence[int]] = [()] * len(tasks)
         indegree = [len(t.after) for t in tasks]
         for i, t in enumerate(tasks):
             for dep in t.after:
-                dependents[index[dep]].append(i)
+                j = index[dep]
+                if dependents[j]:
+                    dependents[j].append(i)  # type: ignore[attr-defined]
+                else:
+                    dependents[j] = [i]
         remaining = indegree[:]
         stack = [i for i, n in enumerate(remaining) if n == 0]
         seen = 0

@@ -61,6 +61,12 @@ def create_plugin_manager(plugins: Iterable[Any] = ()) -> PluginManager:
 
 
 def _entry_points() -> Any:
+    """Read from dist-info folders directly; importlib.metadata only where that can't be."""
+    from ._entrypoints import scan
+
+    found = scan(ENTRY_POINT_GROUP)
+    if found is not None:
+        return found
     if sys.version_info >= (3, 10):
         from importlib.metadata import entry_points
     else:  # pragma: no cover - Python 3.9

@@ -11,6 +11,8 @@ FAILED = "failed"
 SKIPPED = "skipped"
 CANCELLED = "cancelled"
 
+_new = object.__new__
+
 
 class TaskResult:
     """What happened to one task. Plain attributes and slots: a run makes one per task."""
@@ -76,6 +78,34 @@ class TaskResult:
         self.stderr = stderr
         self.log = log
         self.failed_attempts = failed_attempts or ()
+
+    @classmethod
+    def _passed(cls, name: str, thread: str, start: float, finish: float, duration: float,
+                attempts: int, module: Optional[str], tags: tuple[str, ...],
+                after: tuple[str, ...]) -> TaskResult:
+        """A passed task's record, every slot set once: the engine makes one per task, and
+        ``__init__`` plus the engine's updates cost twice as much. Keep it in step with
+        ``__init__`` (tests/core/test_fast_paths.py checks that every slot is set)."""
+        self = _new(cls)
+        self.name = name
+        self.status = PASSED
+        self.thread = thread
+        self.start = start
+        self.finish = finish
+        self.duration = duration
+        self.error_type = None
+        self.error = None
+        self.traceback = None
+        self.skip_reason = None
+        self.attempts = attempts
+        self.module = module
+        self.tags = tags
+        self.after = after
+        self.stdout = ""
+        self.stderr = ""
+        self.log = ""
+        self.failed_attempts = ()
+        return self
 
     @property
     def ok(self) -> bool:

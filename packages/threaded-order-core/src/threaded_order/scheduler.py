@@ -9,7 +9,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any, Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 from .capture import Capture
 from .engine import Run
@@ -17,6 +17,9 @@ from .graph import DAGraph, Task, normalize_after
 from .hookspecs import hookimpl
 from .plugins import PluginManager, create_plugin_manager, hook_impls, notify
 from .results import TaskResult, build_summary
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,6 +97,7 @@ class Scheduler:
         limits: Optional[dict[str, int]] = None,
         retries: int = 0,
         timeout: Optional[float] = None,
+        executor: Optional[Executor] = None,
     ) -> None:
         if workers is None:
             workers = self.max_workers
@@ -108,6 +112,9 @@ class Scheduler:
                 raise ValueError(f"limit of group {group!r} must be a whole number >= 1, "
                                  f"got {limit!r}")
         _check_defaults(retries, timeout)
+        if executor is not None and not callable(getattr(executor, "submit", None)):
+            raise ValueError(f"executor must be a concurrent.futures.Executor, got {executor!r}")
+        self.executor = executor  # None: bodies run on the worker threads themselves
         self.workers = workers
         self.limits = dict(limits or {})
         self.retries = retries
@@ -129,6 +136,7 @@ class Scheduler:
         for plugin in plugins:
             self.plugin_manager.register(plugin)
         self._running: Optional[Run] = None
+        self._start_guard = threading.Lock()
         if setup_logging or verbose:
             from .thread_logging import configure_logging
 
@@ -229,6 +237,16 @@ class Scheduler:
 
     def start(self) -> dict[str, Any]:
         """Run every registered task once, honouring dependencies, and return the summary."""
+        # Check and claim in one step: a second start() (from another thread, or from a
+        # callback) must fail even while the first is still setting up.
+        if not self._start_guard.acquire(blocking=False):
+            raise RuntimeError("this scheduler is already running")
+        try:
+            return self._start()
+        finally:
+            self._start_guard.release()
+
+    def _start(self) -> dict[str, Any]:
         if self._running is not None:
             raise RuntimeError("this scheduler is already running")
         impls = self._impls()
@@ -239,9 +257,15 @@ class Scheduler:
                 results.clear()
         errors: list[str] = []
         emit = bool(impls["task_start"] or impls["task_run"] or impls["task_done"])
+        remote = None
+        if self.executor is not None and compiled.tasks:
+            from .remote import Remote  # checks that tasks and state pickle, before the run
+
+            remote = Remote(self.executor, compiled, self.state, self.capture)
         run = Run(
             compiled, self.workers, self.state, self.store_results, self.skip_dependents,
             self.max_failures, emit, self.capture, self.limits, self.retries, self.timeout,
+            remote,
         )
         meta = {"total_tasks": len(compiled.tasks), "workers": self.workers,
                 "start_time": run.wall0}
@@ -253,6 +277,8 @@ class Scheduler:
                 self._drive(run, impls, errors)
         finally:
             self._running = None
+            if remote is not None:
+                remote.close()
         duration = time.perf_counter() - run.clock0
         tasks: dict[str, TaskResult] = {r.name: r for r in run.records if r is not None}
         summary = build_summary(
@@ -286,14 +312,16 @@ class Scheduler:
                    name=result.name, ok=result.status == "passed", result=result)
 
         try:
-            if not run.start_workers():
-                with run.lock:
-                    run._finalize()
-            interrupts, announced = 0, False
+            interrupts, announced, started = 0, False, False
             while True:
-                # Everything an interrupt starts happens inside this try, so a Ctrl-C that
-                # lands while handling the previous one is counted, never raised.
+                # Starting the workers and everything an interrupt starts happen inside this
+                # try, so a Ctrl-C that lands at any point is counted, never raised.
                 try:
+                    if not started:
+                        started = True
+                        if not run.start_workers():
+                            with run.lock:
+                                run._finalize()
                     if interrupts >= 2:
                         run.cancel_running()
                     elif interrupts == 1 and not announced:

@@ -1,0 +1,5 @@
+"""``python -m benchmarks.e2e``."""
+
+from .cli import main
+
+main()

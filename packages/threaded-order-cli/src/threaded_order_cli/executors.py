@@ -1,0 +1,133 @@
+"""``--executor``: where task bodies run. Threads (the default), a process pool (built in), or
+whatever a plugin offers through ``threaded_order_cli_make_executor`` (Dask).
+
+The scheduler itself always stays in mtrun's process; see ``threaded_order.remote``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import sys
+from concurrent.futures import Executor, ProcessPoolExecutor
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Optional
+
+from threaded_order import PluginManager
+from threaded_order.plugins import call_hook, hook_impls
+from threaded_order.remote import clear_shipped, ship_module
+
+from .config import Config, UsageError
+
+THREADS, PROCESSES = "threads", "processes"
+BUILTIN = {
+    THREADS: "worker threads in this process (the default)",
+    PROCESSES: "a pool of --workers processes on this machine",
+}
+# Executors that a known distribution provides, for a useful error when it is missing.
+PROVIDERS = {"dask": "threaded-order-dask"}
+
+
+def parse(value: str) -> tuple[str, Optional[str]]:
+    name, sep, address = value.partition("=")
+    if not name or (sep and not address):
+        raise UsageError(f"--executor {value!r}: expected NAME or NAME=ADDRESS")
+    return name, address or None
+
+
+def available(pm: PluginManager, errors: list[str]) -> dict[str, str]:
+    found = dict(BUILTIN)
+    for offered in call_hook(pm, "threaded_order_cli_executors", errors):
+        found.update(offered)
+    return found
+
+
+def check(pm: PluginManager, name: str, address: Optional[str], errors: list[str]) -> None:
+    """Refuse an unknown or missing executor before anything is collected."""
+    names = available(pm, errors)
+    if name not in names:
+        if name in PROVIDERS:
+            raise UsageError(f"--executor {name}: needs the {PROVIDERS[name]} package "
+                             f"(pip install {PROVIDERS[name]})")
+        raise UsageError(f"--executor {name}: unknown executor (available: "
+                         f"{', '.join(sorted(names))})")
+    if name in BUILTIN and address is not None:
+        raise UsageError(f"--executor {name} takes no address, got {name}={address}")
+
+
+def make(config: Config, name: str, address: Optional[str], workers: int,
+         errors: list[str]) -> Optional[Executor]:
+    """The executor for this run, or None for threads."""
+    if name == THREADS:
+        return None
+    if name == PROCESSES:
+        return ProcessExecutor(workers)
+    for impl in hook_impls(config.plugin_manager, "threaded_order_cli_make_executor"):
+        args = {"name": name, "address": address, "workers": workers, "config": config}
+        try:
+            executor = impl.function(*[args[a] for a in impl.argnames])
+        except UsageError:
+            raise
+        except Exception as exc:
+            spec = name if address is None else f"{name}={address}"
+            raise UsageError(f"--executor {spec}: could not start: "
+                             f"{type(exc).__name__}: {exc}") from exc
+        if executor is not None:
+            return executor  # type: ignore[no-any-return]
+    raise UsageError(f"--executor {name}: no plugin could make it")
+
+
+def describe(name: str, executor: Optional[Executor]) -> Optional[str]:
+    """The header line, for anything but threads."""
+    if executor is None:
+        return None
+    return f"executor: {getattr(executor, 'description', None) or name}"
+
+
+def ship(modules: list[ModuleType]) -> None:
+    """Send the test modules, and the modules they loaded from their folders, as source to
+    the workers, which cannot import them by the names mtrun gave them."""
+    clear_shipped()
+    folders = {Path(m.__file__).resolve().parent for m in modules if m.__file__}
+    for module in list(sys.modules.values()):
+        filename = getattr(module, "__file__", None)
+        name = getattr(module, "__name__", "")
+        if not filename or not filename.endswith(".py") or \
+                name.startswith(("threaded_order", "__main__", "__mp_main__")):
+            continue
+        path = Path(filename).resolve()
+        if {"site-packages", "dist-packages"} & set(path.parts):
+            continue  # installed: the workers import it by name
+        if module in modules or any(f == path.parent or f in path.parents for f in folders):
+            try:
+                ship_module(module)
+            except (OSError, UnicodeDecodeError, ValueError):
+                pass  # no readable source: the workers may still import it by name
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl-C reaches the whole process group: let mtrun decide, as with threads."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class ProcessExecutor(ProcessPoolExecutor):
+    """mtrun's process pool. On Linux it forks, so children inherit the imported test
+    modules; ``shutdown`` ends the processes, since a timed-out body may still be running
+    and nothing useful is once the run is over."""
+
+    def __init__(self, workers: int) -> None:
+        fork = sys.platform.startswith("linux")
+        super().__init__(max_workers=workers, initializer=_ignore_interrupts,
+                         mp_context=multiprocessing.get_context("fork") if fork else None)
+        self.description = f"{PROCESSES} ({workers} worker processes)"
+
+    def _off_shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        processes: dict[Any, Any] = dict(getattr(self, "_processes", None) or {})
+        super().shutdown(wait=False, cancel_futures=True)
+        for process in processes.values():
+            if process.is_alive():
+                process.terminate()
+        if wait:
+            for process in processes.values():
+                process.join(5)

@@ -1,0 +1,304 @@
+"""Task bodies in a ``concurrent.futures.Executor`` (processes, a Dask cluster); the rest stays.
+
+With ``Scheduler(executor=...)`` the engine's worker threads become dispatchers: a worker that
+takes a task submits one picklable call (``remote_call.run_task``) and waits on its future,
+then finishes the task as usual. The graph, ordering, skips, fail-fast, callbacks, hooks,
+retries and timeouts stay in the engine and here, so they behave the same whatever runs the
+bodies, and ``workers`` bounds the tasks in flight.
+
+We pickle what crosses the process boundary ourselves, so a problem has a name: tasks and
+state values are pickled once before the run starts (an unpicklable one raises
+``NotPicklableError``, a ``ValueError``, naming it), and return values come back as bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import threading
+import time
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from types import ModuleType
+from typing import Any, Callable, Optional
+
+from . import policies
+from .graph import Compiled
+from .remote_call import (
+    NO_OUTPUT,
+    PROTOCOL,
+    Reply,
+    Shipment,
+    dumps_value,
+    fallback_pickler,
+    ping,
+    run_task,
+)
+from .results import FAILED, PASSED, TaskResult
+
+_shipped: dict[str, tuple[str, str, str, bool, str]] = {}
+
+
+class NotPicklableError(ValueError):
+    """A task or a state value cannot be sent to the executor; raised before the run starts."""
+
+
+def ship_module(module: ModuleType) -> None:
+    """Send ``module``'s source along with every task, for workers that cannot import it by
+    name (mtrun does this for the test files it collects). Workers load it from that source,
+    under its own name and file name, once per process."""
+    filename = getattr(module, "__file__", None)
+    if not filename:
+        raise ValueError(f"module {module.__name__!r} has no source file to ship")
+    loader = getattr(module, "__loader__", None)
+    source = None
+    if hasattr(loader, "get_source"):
+        source = loader.get_source(module.__name__)  # type: ignore[union-attr]
+    if source is None:
+        with open(filename, encoding="utf-8") as f:
+            source = f.read()
+    digest = hashlib.sha1(source.encode("utf-8")).hexdigest()
+    is_package = hasattr(module, "__path__")
+    _shipped[module.__name__] = (module.__name__, filename, source, is_package, digest)
+
+
+def shipped_modules() -> list[str]:
+    return sorted(_shipped)
+
+
+def clear_shipped() -> None:
+    """Ship nothing any more (mtrun starts each run from a clean list)."""
+    _shipped.clear()
+
+
+def dumps_task(name: str, func: Callable[..., Any], main_by_value: bool = True) -> bytes:
+    """By reference where plain pickle can (the child imports it, tracebacks keep the real
+    file); by value with cloudpickle for ``__main__`` (unless the children have it, as a
+    process pool's do), for modules registered by value, and for what plain pickle refuses."""
+    module = getattr(func, "__module__", None)
+    by_value = fallback_pickler is not None and (
+        (main_by_value and module == "__main__")
+        or module in fallback_pickler.list_registry_pickle_by_value())
+    try:
+        if not by_value:
+            try:
+                return pickle.dumps(func, protocol=PROTOCOL)
+            except Exception:
+                if fallback_pickler is None:
+                    raise
+        return fallback_pickler.dumps(func, protocol=PROTOCOL)  # type: ignore[no-any-return]
+    except Exception as exc:
+        raise NotPicklableError(
+            f"task {name!r} cannot be pickled for the executor ({type(exc).__name__}: {exc}); "
+            "define it at module level, in a module the workers can import") from exc
+
+
+# -- the dispatcher's side -----------------------------------------------------------------
+
+
+class Remote:
+    """Sends a run's task bodies to an executor; one per ``start()``."""
+
+    def __init__(self, executor: Executor, compiled: Compiled, state: dict[str, Any],
+                 capture_output: bool) -> None:
+        self.executor = executor
+        self.replacements: list[Executor] = []
+        self.capture = capture_output
+        self.is_async = compiled.is_async
+        by_value = not isinstance(executor, ProcessPoolExecutor)
+        self.funcs = [dumps_task(t.name, t.func, by_value) for t in compiled.tasks]
+        self.shipment: Optional[Shipment] = tuple(_shipped[n] for n in sorted(_shipped)) or None
+        self.state = state
+        self.state_blobs: Optional[dict[str, bytes]] = None
+        self.cache: dict[str, tuple[Any, bytes]] = {}  # result name -> (value, its pickle)
+        self.lock = threading.Lock()
+        if any(t.with_state for t in compiled.tasks):
+            self.state_blobs = {key: _dumps_state(f"state[{key!r}]", value)
+                                for key, value in state.items()
+                                if key not in ("_state_lock", "results")}
+            for key, value in list(self._results().items()):
+                self.cache[key] = (value, _dumps_state(f"state['results'][{key!r}]", value))
+        if isinstance(executor, ProcessPoolExecutor):
+            # A fork-based pool starts all its processes on the first submit: do that now,
+            # from this one thread, before the workers exist and with every module imported.
+            self._submit(ping)[1].result()
+
+    def attach(self, run: Any) -> Callable[[int, str], TaskResult]:
+        """The engine's ``_execute`` for this run."""
+        self.run = run
+        return self.execute
+
+    def close(self) -> None:
+        """Shut down the pools made to replace broken ones; the caller's executor is theirs."""
+        for pool in self.replacements:
+            _shutdown_now(pool, terminate=True)
+        self.replacements.clear()
+
+    def execute(self, index: int, thread_name: str) -> TaskResult:
+        run = self.run
+        task = run.tasks[index]
+        policy = run.policies[index] if run.policies is not None else None
+        retries = policy.retries if policy is not None else 0
+        timeout = policy.timeout if policy is not None else None
+        failed_attempts: list[dict[str, Any]] = []
+        outputs: list[tuple[str, str, str]] = []
+        start = time.perf_counter()
+        attempts = 0
+        while True:
+            attempts += 1
+            blob, error, *output = self._attempt(index, task, timeout)
+            outputs.append(tuple(output))  # type: ignore[arg-type]
+            if error is None and blob is not None:
+                try:
+                    value = pickle.loads(blob)
+                except BaseException as exc:
+                    error = (type(exc).__name__, f"the return value of task {task.name!r} "
+                             f"cannot be unpickled here: {exc}", policies.format_exception(exc))
+            if error is None or attempts > retries:
+                break
+            failed_attempts.append(dict(zip(("error_type", "error", "traceback"), error)))
+            if policy is not None and policy.retry_delay:
+                time.sleep(policy.retry_delay)
+        stop = time.perf_counter()
+        if error is not None:
+            result = TaskResult(task.name, FAILED, error_type=error[0], error=error[1],
+                                traceback=error[2])
+        else:
+            if run.results_dict is not None:
+                with run.state_lock:
+                    run.results_dict[task.name] = value
+                self.cache[task.name] = (value, blob)  # type: ignore[assignment]
+            result = TaskResult(task.name, PASSED)
+        result.thread = thread_name
+        result.start = run.wall0 + (start - run.clock0)
+        result.finish = run.wall0 + (stop - run.clock0)
+        result.duration = stop - start
+        result.attempts = attempts
+        if failed_attempts:
+            result.failed_attempts = failed_attempts
+        result.module, result.tags, result.after = task.module, task.tags, task.after
+        if self.capture:
+            result.stdout, result.stderr, result.log = ("".join(o[i] for o in outputs)
+                                                        for i in range(3))
+        return result
+
+    def _attempt(self, index: int, task: Any, timeout: Optional[float]) -> Reply:
+        """One try: submit, wait (at most ``timeout``), and turn every failure into a reply."""
+        executor: Optional[Executor] = None
+        try:
+            state = self.state_blobs if task.with_state else None
+            results = self._result_blobs() if state is not None else None
+            executor, future = self._submit(
+                run_task, task.name, self.funcs[index], self.shipment, state, results,
+                self.capture, self.is_async[index], timeout)
+        except BaseException as exc:
+            return self._lost(exc, executor)
+        try:
+            return future.result(timeout)  # type: ignore[no-any-return]
+        except FutureTimeout as exc:
+            if timeout is None:  # pragma: no cover - not our timeout: the executor's own
+                return self._lost(exc, executor)
+            future.cancel()
+            message = (f"task {task.name!r} timed out after {timeout:g}s (no longer waited "
+                       "for; a body already running cannot be stopped and runs on)")
+            return _failure("TimeoutError", message, f"TimeoutError: {message}\n")
+        except BaseException as exc:  # KilledWorker, BrokenProcessPool, a lost connection
+            return self._lost(exc, executor)
+
+    def _lost(self, exc: BaseException, executor: Optional[Executor]) -> Reply:
+        """The executor, not the body, failed this try; a broken process pool is replaced."""
+        message = str(exc) or repr(exc)
+        if isinstance(exc, BrokenExecutor):
+            replaced = executor is not None and self._replace(executor)
+            message = (f"a worker process died while this task was in flight ({exc}). A "
+                       "process pool cannot tell which task crashed it, so every task in "
+                       "flight is reported failed" + ("; the pool was recreated and the run "
+                                                      "went on" if replaced else ""))
+        return _failure(type(exc).__name__, message, policies.format_exception(exc))
+
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> tuple[Executor, Any]:
+        """Submit to the current executor; a pool found broken is replaced once first."""
+        with self.lock:
+            executor = self.executor
+        try:
+            return executor, executor.submit(fn, *args)
+        except BrokenExecutor:
+            if not self._replace(executor):
+                raise
+            with self.lock:
+                executor = self.executor
+            return executor, executor.submit(fn, *args)
+
+    def _replace(self, broken: Executor) -> bool:
+        """Swap a broken ProcessPoolExecutor for a fresh one like it (once per breakage)."""
+        with self.lock:
+            if self.executor is not broken:
+                return True  # another dispatcher replaced it already
+            fresh = _fresh_pool(broken)
+            if fresh is None:
+                return False
+            self.executor = fresh
+            self.replacements.append(fresh)
+        _shutdown_now(broken)
+        return True
+
+    def _results(self) -> dict[str, Any]:
+        results = self.state.get("results")
+        return results if isinstance(results, dict) else {}
+
+    def _result_blobs(self) -> Optional[dict[str, bytes]]:
+        """``state['results']`` as it is now, pickled; values that came back are reused."""
+        if not isinstance(self.state.get("results"), dict):
+            return None
+        with self.state["_state_lock"]:
+            items = list(self._results().items())
+        blobs = {}
+        for key, value in items:
+            cached = self.cache.get(key)
+            if cached is None or cached[0] is not value:
+                cached = self.cache[key] = (value, _dumps_state(f"state['results'][{key!r}]",
+                                                                value))
+            blobs[key] = cached[1]
+        return blobs
+
+
+def _failure(error_type: str, message: str, traceback: str) -> Reply:
+    return (None, (error_type, message, traceback), *NO_OUTPUT)
+
+
+def _dumps_state(what: str, value: Any) -> bytes:
+    try:
+        return dumps_value(value)
+    except Exception as exc:
+        raise NotPicklableError(
+            f"{what} cannot be pickled for the executor ({type(exc).__name__}: {exc}); tasks "
+            "in other processes get a copy of the state: make it picklable or leave it out"
+        ) from exc
+
+
+def _fresh_pool(old: Executor) -> Optional[Executor]:
+    if not isinstance(old, ProcessPoolExecutor):
+        return None
+    kwargs: dict[str, Any] = {
+        "max_workers": getattr(old, "_max_workers", None),
+        "mp_context": getattr(old, "_mp_context", None),
+        "initializer": getattr(old, "_initializer", None),
+        "initargs": getattr(old, "_initargs", ()),
+    }
+    if getattr(old, "_max_tasks_per_child", None) is not None:
+        kwargs["max_tasks_per_child"] = old._max_tasks_per_child  # type: ignore[attr-defined]
+    return type(old)(**kwargs) if type(old).__init__ is ProcessPoolExecutor.__init__ \
+        else ProcessPoolExecutor(**kwargs)
+
+
+def _shutdown_now(executor: Executor, terminate: bool = False) -> None:
+    """Stop a pool without waiting; ours also lose their processes, where an abandoned
+    (timed-out) body may still run and would otherwise hold up the interpreter's exit."""
+    processes = list((getattr(executor, "_processes", None) or {}).values()) if terminate else []
+    try:
+        executor.shutdown(wait=False, cancel_futures=True)
+    except Exception:  # pragma: no cover - a broken pool may complain; it is gone anyway
+        pass
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
