@@ -162,6 +162,16 @@ def test_the_disable_variable_turns_autoloading_off(dist, monkeypatch):
     assert good not in sys.modules and not pm.has_plugin(good)
 
 
+@pytest.mark.parametrize("value", ["0", "false", "no", ""])
+def test_the_disable_variable_set_to_off_keeps_autoloading(dist, monkeypatch, value):
+    """0/false/no mean off, as for the strict variable."""
+    good = _unique("good")
+    dist({good: good}, {good: GOOD_PLUGIN})
+    monkeypatch.setenv(NO_AUTOLOAD, value)
+    pm = create_plugin_manager()
+    assert good in [p.name for p in load_entrypoint_plugins(pm, blocked=_others(good))]
+
+
 def test_a_bare_scheduler_never_autoloads(dist):
     good = _unique("good")
     dist({good: good}, {good: GOOD_PLUGIN})

@@ -295,3 +295,24 @@ def test_a_task_cancelled_by_the_second_interrupt_stores_no_late_result(on_warni
 
 def _raise(exc):
     raise exc
+
+
+def test_ctrl_c_while_workers_start_is_handled_not_raised(monkeypatch):
+    """A Ctrl-C that lands while the workers are being started still gives a summary."""
+    from threaded_order import engine
+
+    real_start = engine.Run.start_workers
+
+    def start_then_interrupt(run):
+        real_start(run)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine.Run, "start_workers", start_then_interrupt)
+    s = Scheduler(workers=1)
+    gate = threading.Event()
+    s.register(lambda: gate.wait(TIMEOUT), "first")
+    s.register(lambda: None, "second", after="first")
+    gate.set()
+    summary = s.start()
+    assert summary["interrupted"] is True
+    assert summary["cancelled"] == ["second"] or summary["passed"] == ["first", "second"]

@@ -278,23 +278,3 @@ def test_dmark_rejects_nothing_it_cannot_check_later():
 
     assert f.__threaded_order__["retries"] == 2 and f.__threaded_order__["group"] == "x"
 
-
-def test_ctrl_c_while_workers_start_is_handled_not_raised(monkeypatch):
-    """A Ctrl-C that lands while the workers are being started still gives a summary."""
-    from threaded_order import engine
-
-    real_start = engine.Run.start_workers
-
-    def start_then_interrupt(run):
-        real_start(run)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(engine.Run, "start_workers", start_then_interrupt)
-    s = Scheduler(workers=1)
-    gate = threading.Event()
-    s.register(lambda: gate.wait(WAIT), "first")
-    s.register(lambda: None, "second", after="first")
-    gate.set()
-    summary = s.start()
-    assert summary["interrupted"] is True
-    assert summary["cancelled"] == ["second"] or summary["passed"] == ["first", "second"]

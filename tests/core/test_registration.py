@@ -223,3 +223,11 @@ def test_graph_children_and_parents():
     assert s.graph.children_of("a") == ["b", "c"]
     assert s.graph.parents_of("c") == ("a", "b")
     assert "a" in s.graph and "zz" not in s.graph
+
+
+@pytest.mark.parametrize("name", ["", None, 3])
+def test_add_tasks_rejects_names_that_are_not_strings(name):
+    s = Scheduler()
+    with pytest.raises(TaskGraphError, match="non-empty string"):
+        s.add_tasks([Task(name, noop)])
+    assert len(s.graph) == 0

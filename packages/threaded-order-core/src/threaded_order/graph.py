@@ -122,6 +122,8 @@ class DAGraph:
             raise
 
     def _check_new(self, task: Task) -> None:
+        if not isinstance(task.name, str) or not task.name:
+            raise TaskGraphError(f"task name must be a non-empty string, got {task.name!r}")
         if task.retries is not None or task.retry_delay is not None or task.timeout is not None:
             _check_policy(task.name, task.retries, task.retry_delay, task.timeout)
         if task.group is not None and (not isinstance(task.group, str) or not task.group):

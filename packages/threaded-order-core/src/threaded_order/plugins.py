@@ -33,9 +33,14 @@ class PluginInfo(NamedTuple):
     version: str
 
 
+def env_flag(name: str) -> bool:
+    """An on/off environment variable: unset, empty, 0, false or no mean off."""
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
 def strict_plugins() -> bool:
     """Plugin authors set the strict variable so plugin errors raise instead of warning."""
-    return os.environ.get(STRICT_ENV, "").lower() not in ("", "0", "false", "no")
+    return env_flag(STRICT_ENV)
 
 
 class PluginManager(pluggy.PluginManager):
@@ -93,7 +98,7 @@ def load_entrypoint_plugins(
     Returns the plugins that loaded. ``blocked`` names are skipped (``-p no:NAME``).
     Autoloading is off when the disable variable is set.
     """
-    if os.environ.get(NO_AUTOLOAD_ENV):
+    if env_flag(NO_AUTOLOAD_ENV):
         return []
     blocked = set(blocked)
     loaded = []
