@@ -122,7 +122,7 @@ class ProcessExecutor(ProcessPoolExecutor):
                          mp_context=multiprocessing.get_context("fork") if fork else None)
         self.description = f"{PROCESSES} ({workers} worker processes)"
 
-    def _off_shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         processes: dict[Any, Any] = dict(getattr(self, "_processes", None) or {})
         super().shutdown(wait=False, cancel_futures=True)
         for process in processes.values():
