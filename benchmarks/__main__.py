@@ -39,7 +39,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--sizes", type=_ints, help="no-op graph sizes (default 200,1000,2000,5000)")
     p.add_argument("--kinds", type=_names, default=list(graphs.KINDS),
                    help=f"graph kinds (default {','.join(graphs.KINDS)})")
-    p.add_argument("--repeats", type=int, help="interleaved repeats per scenario (default 5)")
+    p.add_argument("--repeats", type=int,
+                   help="interleaved repeats per scenario (default 7; scale probes: at most 5)")
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--runners", type=_names, default=list(ALL_RUNNERS),
                    help=f"which runners (default {','.join(ALL_RUNNERS)})")
@@ -56,7 +57,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     quick = args.quick
     args.sizes = args.sizes or ([200, 1000] if quick else [200, 1000, 2000, 5000])
-    args.repeats = args.repeats or (3 if quick else 5)
+    args.repeats = args.repeats or (3 if quick else 7)
     args.sleep_size = args.sleep_size or (80 if quick else 200)
     args.scale_sizes = args.scale_sizes or ([2000, 20000] if quick else [2000, 100000])
     unknown = set(args.runners) - set(ALL_RUNNERS) | set(args.kinds) - set(graphs.KINDS)
@@ -115,7 +116,7 @@ def main(argv: Optional[list[str]] = None) -> dict[str, Any]:
     if "scale" not in args.skip and "ours" in runners:
         log("scale")
         small, large = args.scale_sizes
-        data["scale"] = measure.scale_runs(small, large, args.workers, args.repeats)
+        data["scale"] = measure.scale_runs(small, large, args.workers, min(args.repeats, 5))
     data["targets"] = report.targets(data["noop"], data["sleep"], data["scale"])
     meta["seconds"] = round(time.time() - started, 1)
     print(f"\nthreaded-order {ours_version} benchmarks: {args.workers} workers, median of "

@@ -161,6 +161,7 @@ def chart(path: Path, noop: list[dict[str, Any]], workers: int) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     kinds = list(dict.fromkeys(r["kind"] for r in noop))
     fig, axes = plt.subplots(1, len(kinds), figsize=(4 * len(kinds), 4), squeeze=False)
@@ -176,6 +177,10 @@ def chart(path: Path, noop: list[dict[str, Any]], workers: int) -> None:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], styles[runner], label=label)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        sizes = sorted({r["tasks"] for r in noop if r["kind"] == kind and not r.get("estimate")
+                        and r["runner"] != "original"})
+        ax.set_xticks(sizes, [f"{x:,}" for x in sizes])
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(f"{kind} (no-op, {workers} workers)")
         ax.set_xlabel("tasks")
         ax.grid(True, which="both", alpha=0.3)

@@ -6,17 +6,14 @@ The scheduler itself always stays in mtrun's process; see ``threaded_order.remot
 
 from __future__ import annotations
 
-import multiprocessing
-import signal
 import sys
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Optional
+from typing import Optional
 
 from threaded_order import PluginManager
 from threaded_order.plugins import call_hook, hook_impls
-from threaded_order.remote import clear_shipped, ship_module
 
 from .config import Config, UsageError
 
@@ -62,6 +59,8 @@ def make(config: Config, name: str, address: Optional[str], workers: int,
     if name == THREADS:
         return None
     if name == PROCESSES:
+        from .process_pool import ProcessExecutor  # multiprocessing only when asked for
+
         return ProcessExecutor(workers)
     for impl in hook_impls(config.plugin_manager, "threaded_order_cli_make_executor"):
         args = {"name": name, "address": address, "workers": workers, "config": config}
@@ -88,6 +87,8 @@ def describe(name: str, executor: Optional[Executor]) -> Optional[str]:
 def ship(modules: list[ModuleType]) -> None:
     """Send the test modules, and the modules they loaded from their folders, as source to
     the workers, which cannot import them by the names mtrun gave them."""
+    from threaded_order.remote import clear_shipped, ship_module
+
     clear_shipped()
     folders = {Path(m.__file__).resolve().parent for m in modules if m.__file__}
     for module in list(sys.modules.values()):
@@ -104,30 +105,3 @@ def ship(modules: list[ModuleType]) -> None:
                 ship_module(module)
             except (OSError, UnicodeDecodeError, ValueError):
                 pass  # no readable source: the workers may still import it by name
-
-
-def _ignore_interrupts() -> None:
-    """Ctrl-C reaches the whole process group: let mtrun decide, as with threads."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-class ProcessExecutor(ProcessPoolExecutor):
-    """mtrun's process pool. On Linux it forks, so children inherit the imported test
-    modules; ``shutdown`` ends the processes, since a timed-out body may still be running
-    and nothing useful is once the run is over."""
-
-    def __init__(self, workers: int) -> None:
-        fork = sys.platform.startswith("linux")
-        super().__init__(max_workers=workers, initializer=_ignore_interrupts,
-                         mp_context=multiprocessing.get_context("fork") if fork else None)
-        self.description = f"{PROCESSES} ({workers} worker processes)"
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        processes: dict[Any, Any] = dict(getattr(self, "_processes", None) or {})
-        super().shutdown(wait=False, cancel_futures=True)
-        for process in processes.values():
-            if process.is_alive():
-                process.terminate()
-        if wait:
-            for process in processes.values():
-                process.join(5)

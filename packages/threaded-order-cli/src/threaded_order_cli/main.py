@@ -16,6 +16,7 @@ from typing import Any, Optional
 import click
 
 from threaded_order import (
+    NotPicklableError,
     PluginManager,
     Scheduler,
     configure_logging,
@@ -26,7 +27,6 @@ from threaded_order import (
     __version__ as core_version,
 )
 from threaded_order.plugins import call_hook, hook_impls
-from threaded_order.remote import NotPicklableError
 
 from . import __version__, executors, hookspecs, show
 from .collect import CollectError, collect

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from .graph import CycleError, DAGraph, Task, TaskGraphError, UnknownDependencyError
+from .graph import (
+    CycleError,
+    DAGraph,
+    NotPicklableError,
+    Task,
+    TaskGraphError,
+    UnknownDependencyError,
+)
 from .hookspecs import hookimpl, hookspec
 from .markers import dmark, register_marked, tag
 from .plugins import (
@@ -27,6 +34,7 @@ __all__ = [
     "SKIPPED",
     "CycleError",
     "DAGraph",
+    "NotPicklableError",
     "PluginManager",
     "PluginWarning",
     "Scheduler",

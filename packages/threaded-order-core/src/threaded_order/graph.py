@@ -25,6 +25,10 @@ class CycleError(TaskGraphError):
         super().__init__("dependency cycle: " + " -> ".join(cycle))
 
 
+class NotPicklableError(TaskGraphError):
+    """A task or a state value cannot be sent to the executor; raised before the run starts."""
+
+
 class Task(NamedTuple):
     """One registered callable and what the scheduler needs to know about it."""
 

@@ -23,7 +23,7 @@ from types import ModuleType
 from typing import Any, Callable, Optional
 
 from . import policies
-from .graph import Compiled
+from .graph import Compiled, NotPicklableError
 from .remote_call import (
     NO_OUTPUT,
     PROTOCOL,
@@ -37,10 +37,6 @@ from .remote_call import (
 from .results import FAILED, PASSED, TaskResult
 
 _shipped: dict[str, tuple[str, str, str, bool, str]] = {}
-
-
-class NotPicklableError(ValueError):
-    """A task or a state value cannot be sent to the executor; raised before the run starts."""
 
 
 def ship_module(module: ModuleType) -> None:
