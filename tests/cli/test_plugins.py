@@ -84,7 +84,7 @@ def test_plugin_option_default_reaches_header_and_summary(tmp_path):
     result = greeting_run(tmp_path, "test_one.py")
     assert result.ret == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines.index("greeting: hi") < lines.index("collected 1 tasks")
+    assert lines.index("greeting: hi") < lines.index("collected 1 task")
     assert lines[-2] == "bye: hi (exit 0)"
     assert result.stderr.splitlines() == ["configure: greeting=hi", "unconfigure: exit 0, 1 tasks"]
 

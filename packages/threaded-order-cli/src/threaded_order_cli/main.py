@@ -265,7 +265,7 @@ def _collect_and_run(config: Config, targets: list[str], terminal: TerminalRepor
     executor_line = executors.describe(params["executor_name"], config.executor)
     if executor_line:
         header.append(executor_line)
-    header.append(f"collected {len(collected.all_tasks)} tasks"
+    header.append(f"collected {show.plural(len(collected.all_tasks), 'task')}"
                   + (f" / {deselected} deselected / {len(collected.tasks)} selected"
                      if deselected else ""))
     terminal.header(header)

@@ -16,6 +16,10 @@ def _out(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def versions(pm: PluginManager) -> None:
     _out(f"mtrun {__version__} (threaded-order-core {core_version})")
     for info in pm.distributions.values():
@@ -55,7 +59,7 @@ def collected(tasks: list[Task]) -> None:
         if task.tags:
             details.append("tags: " + ", ".join(task.tags))
         _out(task.name + ("  " + "  ".join(details) if details else ""))
-    _out(f"\n{len(tasks)} tasks collected")
+    _out(f"\n{plural(len(tasks), 'task')} collected")
 
 
 def graph(tasks: list[Task], form: str) -> None:
