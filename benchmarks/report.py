@@ -173,7 +173,8 @@ def chart(path: Path, noop: list[dict[str, Any]], workers: int) -> None:
                          and r["runner"] == runner and (r.get("estimate") or
                                                          not r.get("measured_at")))
             if pts:
-                label = "original (estimate)" if runner == "original" else runner
+                label = {"original": "original (estimate)", "handrolled": "hand-rolled"}.get(
+                    runner, runner)
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], styles[runner], label=label)
         ax.set_xscale("log")
         ax.set_yscale("log")

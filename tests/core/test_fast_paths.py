@@ -121,3 +121,44 @@ def test_no_policy_anywhere_is_the_fast_path_and_any_policy_is_not():
     assert _policies(compiled(), 1, None)[0].retries == 1
     assert _policies(compiled(), 0, 5.0)[0].timeout == 5.0
     assert _policies(compiled(retries=0), 3, None)[1] is None
+
+
+def test_the_run_mutex_excludes_and_works_with_a_condition():
+    import threading
+    import time
+
+    from threaded_order.engine import _Mutex
+
+    mutex = _Mutex()
+    count = [0]
+
+    def bump():
+        for _ in range(300):
+            with mutex:
+                seen = count[0]
+                time.sleep(0)  # let another thread in, were the mutex not exclusive
+                count[0] = seen + 1
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert count[0] == 1200
+    assert mutex.acquire(blocking=False) and not mutex.acquire(blocking=False)
+    assert not mutex.acquire(timeout=0.01)
+    mutex.release()
+
+    cond = threading.Condition(mutex)
+    box: list[int] = []
+
+    def produce():
+        with cond:
+            box.append(1)
+            cond.notify()
+
+    with cond:
+        threading.Thread(target=produce).start()
+        assert cond.wait_for(lambda: box, timeout=10)
+    with pytest.raises(RuntimeError):
+        cond.notify()  # not held
