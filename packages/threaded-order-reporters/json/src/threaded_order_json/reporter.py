@@ -23,9 +23,9 @@ from threaded_order import (
     exit_status,
     hookimpl,
 )
+from threaded_order_cli.reporting import Destination
 
 from . import SCHEMA_VERSION
-from ._dest import Destination
 
 if TYPE_CHECKING:
     from threaded_order_cli.config import Config

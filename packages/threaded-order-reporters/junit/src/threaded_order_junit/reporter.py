@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from threaded_order import CANCELLED, FAILED, PASSED, SKIPPED, TaskResult, hookimpl
-
-from ._dest import Destination
+from threaded_order_cli.reporting import Destination
 
 if TYPE_CHECKING:
     from threaded_order_cli.config import Config

@@ -13,8 +13,8 @@ import structlog
 from structlog.typing import EventDict, WrappedLogger
 
 from threaded_order import CANCELLED, FAILED, PASSED, SKIPPED, TaskResult, hookimpl
+from threaded_order_cli.reporting import check_file
 
-from ._dest import check_file
 from .context import TASK_NAMES
 
 if TYPE_CHECKING:

@@ -1,4 +1,5 @@
-"""Where a report goes: a file checked before the run starts, or stdout for ``-``."""
+"""Helpers for reporter authors: where a report goes, a file checked before the run starts
+or stdout for ``-``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from threaded_order_cli.config import ReporterError
+from .config import ReporterError
 
 
 def check_file(reporter: str, dest: str) -> Path:
