@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from .config import ReporterError
 
@@ -68,3 +68,14 @@ class Destination:
 
     def __str__(self) -> str:
         return "stdout" if self.path is None else str(self.path)
+
+
+def relative_to_rootdir(path: str, config: Any) -> str:
+    """A collection error's path as the user typed it: relative to mtrun's rootdir."""
+    rootdir = getattr(config, "rootdir", None)
+    if path and rootdir is not None and Path(path).is_absolute():
+        try:
+            return Path(path).relative_to(Path(rootdir).absolute()).as_posix()
+        except ValueError:
+            pass
+    return path

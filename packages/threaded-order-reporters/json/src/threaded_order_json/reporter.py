@@ -10,7 +10,6 @@ import json
 import platform
 import re
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from threaded_order import (
@@ -23,7 +22,7 @@ from threaded_order import (
     exit_status,
     hookimpl,
 )
-from threaded_order_cli.reporting import Destination
+from threaded_order_cli.reporting import Destination, relative_to_rootdir
 
 from . import SCHEMA_VERSION
 
@@ -161,10 +160,4 @@ class JSONReporter:
             self._write(exitcode)
 
     def _relative(self, path: str) -> str:
-        rootdir = getattr(self.config, "rootdir", None)
-        if path and rootdir is not None and Path(path).is_absolute():
-            try:
-                return Path(path).relative_to(Path(rootdir).absolute()).as_posix()
-            except ValueError:
-                pass
-        return path
+        return relative_to_rootdir(path, self.config)

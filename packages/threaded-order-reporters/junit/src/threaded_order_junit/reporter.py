@@ -22,11 +22,10 @@ import socket
 import time
 import xml.etree.ElementTree as ET
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from threaded_order import CANCELLED, FAILED, PASSED, SKIPPED, TaskResult, hookimpl
-from threaded_order_cli.reporting import Destination
+from threaded_order_cli.reporting import Destination, relative_to_rootdir
 
 if TYPE_CHECKING:
     from threaded_order_cli.config import Config
@@ -238,10 +237,4 @@ class JUnitReporter:
             self._write()
 
     def _relative(self, path: str) -> str:
-        rootdir = getattr(self.config, "rootdir", None)
-        if path and rootdir is not None and Path(path).is_absolute():
-            try:
-                return Path(path).relative_to(Path(rootdir).absolute()).as_posix()
-            except ValueError:
-                pass
-        return path
+        return relative_to_rootdir(path, self.config)
