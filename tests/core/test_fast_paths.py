@@ -8,12 +8,15 @@ import inspect
 import pytest
 
 from threaded_order import Scheduler, Task
-from threaded_order.engine import _policies
 from threaded_order.graph import DAGraph, normalize_after
-from threaded_order.policies import is_async
+from threaded_order.policies import for_tasks, is_async
 from threaded_order.results import PASSED, TaskResult
 
 from ._support import noop
+
+
+def _for(c, retries, timeout):
+    return for_tasks(c.tasks, c.is_async, retries, timeout)
 
 
 def test_the_fast_passed_record_sets_every_slot_as_init_would():
@@ -114,22 +117,22 @@ def test_no_policy_anywhere_is_the_fast_path_and_any_policy_is_not():
         g.add(Task("b", noop, **policy))
         return g.compile()
 
-    assert _policies(compiled(), 0, None) is None
-    assert _policies(compiled(retries=0), 0, None) is None
-    assert _policies(compiled(retries=2), 0, None)[1].retries == 2
-    assert _policies(compiled(timeout=1.0), 0, None)[1].timeout == 1.0
-    assert _policies(compiled(), 1, None)[0].retries == 1
-    assert _policies(compiled(), 0, 5.0)[0].timeout == 5.0
-    assert _policies(compiled(retries=0), 3, None)[1] is None
+    assert _for(compiled(), 0, None) is None
+    assert _for(compiled(retries=0), 0, None) is None
+    assert _for(compiled(retries=2), 0, None)[1].retries == 2
+    assert _for(compiled(timeout=1.0), 0, None)[1].timeout == 1.0
+    assert _for(compiled(), 1, None)[0].retries == 1
+    assert _for(compiled(), 0, 5.0)[0].timeout == 5.0
+    assert _for(compiled(retries=0), 3, None)[1] is None
 
 
 def test_the_run_mutex_excludes_and_works_with_a_condition():
     import threading
     import time
 
-    from threaded_order.engine import _Mutex
+    from threaded_order._mutex import Mutex
 
-    mutex = _Mutex()
+    mutex = Mutex()
     count = [0]
 
     def bump():

@@ -187,8 +187,12 @@ def test_a_second_sigint_stops_waiting_and_fails_the_running_task(child):
     assert run.close() == 0
 
 
-# In-process: a KeyboardInterrupt raised on the scheduler thread is exactly what Ctrl-C
-# delivers there, so a callback raising it stands in for the signal, at a chosen moment.
+# In-process: a callback sends the process a real SIGINT at a chosen moment. While start()
+# runs on the main thread its relay turns the signal into an event; nothing is raised.
+
+
+def _ctrl_c():
+    signal.raise_signal(signal.SIGINT)
 
 
 class _OnWarning(logging.Handler):
@@ -226,7 +230,7 @@ def _interrupted_scheduler(release: threading.Event):
 
     def ctrl_c(name, thread):
         if name == "a":
-            raise KeyboardInterrupt
+            _ctrl_c()
 
     s.on_task_run(ctrl_c)
     s.on_scheduler_done(lambda summary: fired.append(summary["interrupted"]))
@@ -256,10 +260,7 @@ def test_second_interrupt_right_as_the_warning_is_logged_still_returns(on_warnin
     release = threading.Event()
     s, fired = _interrupted_scheduler(release)
 
-    def second_ctrl_c():
-        raise KeyboardInterrupt
-
-    on_warning(second_ctrl_c)
+    on_warning(_ctrl_c)
     try:
         summary = _start(s)
     finally:
@@ -281,8 +282,8 @@ def test_a_task_cancelled_by_the_second_interrupt_stores_no_late_result(on_warni
         return "late value"
 
     s.register(a, "a")
-    s.on_task_run(lambda name, thread: _raise(KeyboardInterrupt))
-    on_warning(lambda: _raise(KeyboardInterrupt))
+    s.on_task_run(lambda name, thread: _ctrl_c())
+    on_warning(_ctrl_c)
     try:
         summary = _start(s)
     finally:
@@ -293,10 +294,6 @@ def test_a_task_cancelled_by_the_second_interrupt_stores_no_late_result(on_warni
     assert s.state["results"] == {}
 
 
-def _raise(exc):
-    raise exc
-
-
 def test_ctrl_c_while_workers_start_is_handled_not_raised(monkeypatch):
     """A Ctrl-C that lands while the workers are being started still gives a summary."""
     from threaded_order import engine
@@ -304,8 +301,9 @@ def test_ctrl_c_while_workers_start_is_handled_not_raised(monkeypatch):
     real_start = engine.Run.start_workers
 
     def start_then_interrupt(run):
-        real_start(run)
-        raise KeyboardInterrupt
+        started = real_start(run)
+        _ctrl_c()
+        return started
 
     monkeypatch.setattr(engine.Run, "start_workers", start_then_interrupt)
     s = Scheduler(workers=1)

@@ -85,3 +85,99 @@ def flaky(state: dict[str, Any]) -> str:
 
 def returns_state(state: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in state.items() if k != "_state_lock"}
+
+
+# -- hostile objects: a return value or an exception that cannot become bytes or text --------
+
+
+class ReduceExits:
+    def __reduce__(self) -> Any:
+        raise SystemExit(3)
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise SystemExit("from __str__")
+
+
+class NoRepr(Exception):
+    def __str__(self) -> str:
+        raise ValueError("str")
+
+    def __repr__(self) -> str:
+        raise ValueError("repr")
+
+
+class ReduceRaisesUnprintable:
+    def __reduce__(self) -> Any:
+        raise Unprintable()
+
+
+def returns_unpicklable() -> Any:
+    return ReduceExits()
+
+
+def returns_worse() -> Any:
+    return ReduceRaisesUnprintable()
+
+
+def raises_unprintable() -> None:
+    raise Unprintable()
+
+
+def raises_no_repr() -> None:
+    raise NoRepr()
+
+
+# -- handshakes through files in state["dir"] -------------------------------------------------
+
+
+def _wait_for(path: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def writes_pid_and_hangs(state: dict[str, Any]) -> None:
+    (Path(state["dir"]) / "hangs.pid").write_text(str(os.getpid()))
+    time.sleep(60)
+
+
+def blocks_until_released(state: dict[str, Any]) -> None:
+    """Runs until the file ``release`` appears, then says it ended."""
+    folder = Path(state["dir"])
+    _wait_for(folder / "release")
+    (folder / "stuck.ended").write_text("")
+
+
+def second_in_group(state: dict[str, Any]) -> str:
+    folder = Path(state["dir"])
+    ended = (folder / "stuck.ended").exists()
+    (folder / "second.started").write_text("")
+    assert ended, "started while the timed-out body of its group was still running"
+    return "after the body ended"
+
+
+def runs_until_second_started(state: dict[str, Any]) -> None:
+    _wait_for(Path(state["dir"]) / "second.started")
+
+
+def crashes_once_innocent_waits() -> None:
+    """Kills its Dask worker once the task named 'innocent' waits on that worker too."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(
+            str(key).startswith("innocent-") for key in worker.state.tasks):
+        time.sleep(0.01)
+    os._exit(13)
+
+
+def forks() -> str:
+    """A child forked by the body comes back out of it: it must end there."""
+    pid = os.fork()
+    if pid == 0:
+        return "child"
+    _, status = os.waitpid(pid, 0)
+    return f"parent; the child ended with {os.waitstatus_to_exitcode(status)}"

@@ -35,7 +35,9 @@ def child_env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def dask_executor():
-    executor = DaskExecutor.local(2)
+    # mtrun connects to it by address alone: no TLS (with cryptography installed, the local
+    # cluster would use TLS with a certificate only this process has)
+    executor = DaskExecutor.local(2, security=None)
     yield executor
     executor.shutdown(wait=False)
 
@@ -217,7 +219,7 @@ def test_mtrun_own_local_cluster_and_ctrl_c_twice(tmp_path):
             header.append(line)
             if line.startswith("collected"):
                 break
-        assert re.search(r"executor: dask \(local cluster tcp://127\.0\.0\.1:\d+, 2 worker "
+        assert re.search(r"executor: dask \(local cluster (tcp|tls)://127\.0\.0\.1:\d+, 2 worker "
                          r"processes\)", "".join(header)), header
         time.sleep(1.5)  # test_hangs has timed out; test_slow runs
         os.killpg(child.pid, signal.SIGINT)

@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, NamedTuple, Optional
 
 from threaded_order import DAGraph, Task, TaskGraphError
+from threaded_order._text import safe_repr, safe_str, type_name
 from threaded_order.markers import marked_functions, task_from_marked
 
 from .config import EXIT_NO_TESTS, UsageError
 from .tagexpr import compile_tags
+from .terminal import visible
 
-_SKIP_DIRS = {"__pycache__", "node_modules"}
+# pytest's default norecursedirs, plus what no test suite keeps its tests in; a folder that
+# holds a pyvenv.cfg (a virtualenv) is skipped too. Configuration may add patterns.
+NORECURSEDIRS = ("*.egg", ".*", "_darcs", "build", "CVS", "dist", "node_modules", "venv",
+                 "{arch}", "*.egg-info", "__pycache__")
+# Test modules that cannot take their own name (it is the standard library's, an installed
+# package's, or another test module's) get one no import statement can spell.
+MANGLED_PREFIX = "mtrun:"
 
 
 class CollectError(UsageError):
     """Collection failed in a file: one line, with the file (and line) it is about."""
 
     def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}" if path else message)
+        message = visible(message, layout=True)  # the user's text, shown on a terminal
+        super().__init__(f"{visible(path)}: {message}" if path else message)
         self.path = path
         self.detail = message
 
@@ -47,8 +58,11 @@ def parse_target(text: str) -> Target:
     return Target(Path(path), function or None)
 
 
-def find_files(targets: list[Target]) -> list[tuple[Path, Optional[str]]]:
-    """Files in the order given; a folder yields its test_*.py and *_test.py files, sorted."""
+def find_files(
+    targets: list[Target], norecursedirs: Iterable[str] = ()
+) -> list[tuple[Path, Optional[str]]]:
+    """Files in the order given; a folder yields its test_*.py and *_test.py files, sorted.
+    ``norecursedirs`` adds fnmatch patterns of folders not to search below a target."""
     found: list[tuple[Path, Optional[str]]] = []
     for target in targets:
         path = target.path
@@ -57,7 +71,7 @@ def find_files(targets: list[Target]) -> list[tuple[Path, Optional[str]]]:
         if path.is_dir():
             if target.function:
                 raise UsageError(f"{path} is a folder; '::{target.function}' needs a file")
-            found.extend((p, None) for p in _test_files(path))
+            found.extend((p, None) for p in _test_files(path, norecursedirs))
         else:
             found.append((path, target.function))
     seen: dict[tuple[Path, Optional[str]], None] = {}
@@ -66,16 +80,23 @@ def find_files(targets: list[Target]) -> list[tuple[Path, Optional[str]]]:
     return list(seen)
 
 
-def _test_files(folder: Path) -> list[Path]:
-    """Below a folder, sorted. Like pytest, hidden folders, ``__pycache__``, ``node_modules``
-    and virtualenvs are not searched: ``mtrun .`` must not import a ``.venv``'s test files."""
+def _test_files(folder: Path, norecursedirs: Iterable[str] = ()) -> list[Path]:
+    """Below a folder, sorted. Like pytest, folders matching ``NORECURSEDIRS`` (or the extra
+    patterns) and virtualenvs are not searched: ``mtrun .`` must not run the test files of
+    ``build/``, ``.venv`` or ``node_modules``. The folder itself is searched whatever its name.
+    """
+    patterns = (*NORECURSEDIRS, *norecursedirs)
     found = []
     for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS
-                       and not os.path.exists(os.path.join(dirpath, d, "pyvenv.cfg"))]
+        dirnames[:] = [d for d in dirnames if not _skipped(dirpath, d, patterns)]
         found.extend(Path(dirpath, f) for f in filenames if f.endswith(".py")
                      and (f.startswith("test_") or f[:-3].endswith("_test")))
     return sorted(found)
+
+
+def _skipped(parent: str, name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatch(name, p) for p in patterns) or \
+        os.path.exists(os.path.join(parent, name, "pyvenv.cfg"))
 
 
 def display_path(path: Path, rootdir: Path) -> str:
@@ -86,15 +107,14 @@ def display_path(path: Path, rootdir: Path) -> str:
 
 
 def import_file(path: Path, rootdir: Path) -> ModuleType:
-    """Import a file as a module whose folder is on sys.path, so sibling imports work."""
+    """Import a test file; its folder goes last on sys.path, so sibling imports work but
+    neither it nor its siblings can take the place of the standard library or an installed
+    package, and the module never takes such a name (see ``module_name``)."""
     folder = str(path.parent)
     if folder not in sys.path:
-        sys.path.insert(0, folder)
-    name = path.stem
-    existing = sys.modules.get(name)
-    if existing is not None and getattr(existing, "__file__", None) != str(path):
-        name = display_path(path, rootdir).replace("/", ".").removesuffix(".py")
+        sys.path.append(folder)
     shown = display_path(path, rootdir)
+    name = module_name(path)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise CollectError(shown, "cannot be imported (not a Python file?)")
@@ -102,16 +122,78 @@ def import_file(path: Path, rootdir: Path) -> ModuleType:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
-        del sys.modules[name]
-        # file:line only when the syntax error is in the target itself; one in a module it
-        # imports says where it is in its message: "invalid syntax (helper.py, line 3)".
-        if isinstance(exc, SyntaxError) and exc.filename == str(path):
-            raise CollectError(f"{shown}:{exc.lineno}", f"{type(exc).__name__}: {exc.msg}") \
-                from exc
-        raise CollectError(shown, f"error while importing: {type(exc).__name__}: {exc}") \
-            from exc
+    except KeyboardInterrupt:  # Ctrl-C: an interrupt, not this file's fault
+        sys.modules.pop(name, None)
+        raise
+    except BaseException as exc:  # SystemExit too: nothing may run after a broken import
+        sys.modules.pop(name, None)
+        raise _import_error(exc, path, shown) from exc
     return module
+
+
+def _import_error(exc: BaseException, path: Path, shown: str) -> CollectError:
+    # file:line only when the syntax error is in the target itself; one in a module it
+    # imports says where it is in its message: "invalid syntax (helper.py, line 3)".
+    if isinstance(exc, SyntaxError) and exc.filename == str(path):
+        return CollectError(f"{shown}:{exc.lineno}", f"{type_name(exc)}: {safe_str(exc.msg)}")
+    if isinstance(exc, SystemExit):
+        code = "" if exc.code is None else safe_repr(exc.code)
+        return CollectError(shown, f"error while importing: sys.exit({code}) was called")
+    message = safe_str(exc)
+    return CollectError(shown, f"error while importing: {type_name(exc)}"
+                               + (f": {message}" if message else ""))
+
+
+def module_name(path: Path) -> str:
+    """The file's name without ``.py`` when that names nothing else; otherwise a name no
+    import statement can spell, so ``sys.modules`` never loses the module of that name."""
+    stem = path.stem
+    if _free(stem, path):
+        return stem
+    base = MANGLED_PREFIX + stem.replace(".", "_")
+    name, number = base, 1
+    while name in sys.modules and _origin(sys.modules[name]) != path:
+        number += 1
+        name = f"{base}:{number}"
+    return name
+
+
+def _free(name: str, path: Path) -> bool:
+    """No module but this file goes by ``name``: loaded, or importable by any finder (an
+    editable install may have its own, before or after the file system's)."""
+    if not name.isidentifier() or name in sys.builtin_module_names or \
+            name in getattr(sys, "stdlib_module_names", ()):
+        return False
+    if name in sys.modules:
+        return _origin(sys.modules[name]) == path
+    for finder in list(sys.meta_path):
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is None:
+            continue
+        try:
+            spec = find_spec(name, None)
+        except Exception:  # a broken finder: better a private name than a wrong guess
+            return False
+        if spec is not None and not (isinstance(spec.origin, str) and _same(spec.origin, path)):
+            return False
+    return True
+
+
+def _origin(module: ModuleType) -> Optional[Path]:
+    filename = getattr(module, "__file__", None)
+    if not isinstance(filename, str):
+        return None
+    try:
+        return Path(filename).resolve()
+    except (OSError, RuntimeError):
+        return None
+
+
+def _same(filename: str, path: Path) -> bool:
+    try:
+        return Path(filename).resolve() == path
+    except (OSError, RuntimeError):
+        return False
 
 
 def _qualify(dep: str, shown: str, single: bool) -> str:
@@ -127,9 +209,10 @@ def collect(
     *,
     tags: Optional[str] = None,
     with_deps: bool = False,
+    norecursedirs: Iterable[str] = (),
 ) -> Collected:
     """Import every target and build the tasks to run, validated as one graph."""
-    files = find_files([parse_target(t) for t in targets])
+    files = find_files([parse_target(t) for t in targets], norecursedirs)
     single = len({path for path, _ in files}) == 1
     modules: list[ModuleType] = []
     all_tasks: list[Task] = []
@@ -160,7 +243,7 @@ def collect(
 
 def _import_once(path: Path, rootdir: Path, modules: list[ModuleType]) -> ModuleType:
     for module in modules:
-        if getattr(module, "__file__", None) == str(path):
+        if _origin(module) == path:
             return module
     module = import_file(path, rootdir)
     modules.append(module)
@@ -169,10 +252,17 @@ def _import_once(path: Path, rootdir: Path, modules: list[ModuleType]) -> Module
 
 def _module_tasks(module: ModuleType, shown: str, single: bool) -> list[Task]:
     tasks = []
-    for fn in marked_functions(module):
-        name = fn.__name__
-        task = task_from_marked(fn, name if single else f"{shown}::{name}", shown)
-        tasks.append(task._replace(after=tuple(_qualify(d, shown, single) for d in task.after)))
+    try:  # a module-level object whose attributes raise must not be an internal error
+        for fn in marked_functions(module):
+            task = task_from_marked(fn, module=shown)
+            name = getattr(fn, "__name__", None)
+            name = name if isinstance(name, str) else task.name
+            tasks.append(task._replace(name=name if single else f"{shown}::{name}",
+                                       after=tuple(_qualify(d, shown, single)
+                                                   for d in task.after)))
+    except Exception as exc:
+        raise CollectError(shown, f"cannot read its tasks: {type_name(exc)}: {safe_str(exc)}") \
+            from exc
     return tasks
 
 

@@ -44,7 +44,10 @@ class Config:
         self.tasks: list[Any] = []
         self.reporters: list[tuple[str, Any]] = []
         self.executor: Optional[Any] = None  # where task bodies run; None: threads
+        # One line per plugin or reporter failure; after the run, the summary's own list.
         self.errors: list[str] = []
+        # Report destinations taken so far (a resolved path, or "-"): reporter name.
+        self.destinations: dict[str, str] = {}
 
     def getoption(self, name: str, default: Optional[Any] = None) -> Any:
         """An option's value by its name without dashes (``"workers"``, ``"my_opt"``)."""

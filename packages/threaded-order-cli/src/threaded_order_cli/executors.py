@@ -16,11 +16,12 @@ from threaded_order import PluginManager
 from threaded_order.plugins import call_hook, hook_impls
 
 from .config import Config, UsageError
+from .lifecycle import describe as describe_error
 
 THREADS, PROCESSES = "threads", "processes"
 BUILTIN = {
     THREADS: "worker threads in this process (the default)",
-    PROCESSES: "a pool of --workers processes on this machine",
+    PROCESSES: "up to --workers processes on this machine, started as tasks need them",
 }
 # Executors that a known distribution provides, for a useful error when it is missing.
 PROVIDERS = {"dask": "threaded-order-dask"}
@@ -66,12 +67,11 @@ def make(config: Config, name: str, address: Optional[str], workers: int,
         args = {"name": name, "address": address, "workers": workers, "config": config}
         try:
             executor = impl.function(*[args[a] for a in impl.argnames])
-        except UsageError:
+        except (UsageError, KeyboardInterrupt):
             raise
-        except Exception as exc:
+        except BaseException as exc:  # sys.exit() in a plugin too: a usage error, one line
             spec = name if address is None else f"{name}={address}"
-            raise UsageError(f"--executor {spec}: could not start: "
-                             f"{type(exc).__name__}: {exc}") from exc
+            raise UsageError(f"--executor {spec}: could not start: {describe_error(exc)}") from exc
         if executor is not None:
             return executor  # type: ignore[no-any-return]
     raise UsageError(f"--executor {name}: no plugin could make it")

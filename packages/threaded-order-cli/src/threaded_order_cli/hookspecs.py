@@ -41,7 +41,9 @@ def threaded_order_cli_make_reporter(name: str, dest: Optional[str], config: Con
 
     Called before collection, so a bad DEST (an unwritable path) is caught before the run:
     raise ``ReporterError`` with one line that says what is wrong. The object returned is
-    registered as a plugin for the run.
+    registered as a plugin for the run. ``threaded_order_cli.reporting`` has the helpers:
+    ``Destination(name, dest, config)`` (or ``check_file``) checks DEST, refuses one that
+    another reporter already writes, and writes the report whole or not at all.
     """
 
 
@@ -75,8 +77,10 @@ def threaded_order_cli_configure(config: Config) -> None:
 
 @hookspec
 def threaded_order_cli_collection_error(path: str, message: str, config: Config) -> None:
-    """Called for each error that stops collection (syntax or import error, unknown
-    dependency, cycle), before ``mtrun`` exits with code 4."""
+    """Called for each error that stops mtrun before its run: a collection error (syntax or
+    import error, unknown dependency, cycle; ``path`` is the file), or, with ``path`` empty,
+    a usage error found after the reporters were made (a state the executor cannot take)
+    or an interrupt; mtrun then exits with code 4 (or 2)."""
 
 
 @hookspec
@@ -93,4 +97,9 @@ def threaded_order_cli_report_summary(
 
 @hookspec
 def threaded_order_cli_unconfigure(config: Config, exitcode: int) -> None:
-    """Called last, with the exit code ``mtrun`` is about to return."""
+    """Called last, with the exit code ``mtrun`` is about to return.
+
+    Each implementation is called with the code as it stands then: one that fails (or a
+    Ctrl-C meanwhile) changes it for those called after it. Mark the one that records the
+    code ``trylast``, as the json reporter does.
+    """

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
+import atexit
 import importlib
-import logging
 import os
 import platform
+import signal
 import sys
-import traceback
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
@@ -26,7 +24,12 @@ from threaded_order import (
 from threaded_order import (
     __version__ as core_version,
 )
-from threaded_order.plugins import call_hook, hook_impls
+from threaded_order._text import (
+    check_seconds,
+    safe_str,
+    type_name,
+)
+from threaded_order.plugins import call_hook, hook_impls, notify
 
 from . import __version__, executors, hookspecs, show
 from .collect import CollectError, collect
@@ -39,6 +42,17 @@ from .config import (
     ReporterError,
     UsageError,
 )
+from .lifecycle import (
+    Lifecycle,
+    Outcome,
+    core_messages,
+    describe,
+    one_line,
+    outcome,
+    report,
+    settled,
+    signal_name,
+)
 from .options import (
     blocked_and_early,
     load_state_file,
@@ -48,72 +62,30 @@ from .options import (
     parse_reporters,
     split_targets,
 )
-from .terminal import TerminalReporter, discard_rest
+from .terminal import TerminalReporter
 
 
 def main(argv: Optional[list[str]] = None) -> None:
     """Console entry point."""
-    sys.exit(run(sys.argv[1:] if argv is None else list(argv)))
+    atexit.register(Lifecycle.ignore_at_exit)
+    try:
+        code = run(sys.argv[1:] if argv is None else list(argv), _final=True)
+    except KeyboardInterrupt:  # signals held after the run broke into a step that hung
+        code = EXIT_INTERRUPTED
+    sys.exit(code)
 
 
-def _error(message: str) -> None:
-    # One line, even when an exception's message (or a plugin's) spans several.
-    message = " ".join(line.strip() for line in str(message).splitlines() if line.strip())
-    sys.stderr.write(f"mtrun: error: {message}\n")
-    sys.stderr.flush()
+def run(argv: list[str], *, _final: bool = False) -> int:
+    """Run mtrun with these arguments and return its exit code.
 
-
-@contextlib.contextmanager
-def _core_messages() -> Iterator[None]:
-    """Send the core's own warnings (Ctrl-C, a plugin hook that raised) to stderr.
-
-    Without this they reach the root logger, where capture's handler swallows them while
-    tasks run; with it they are one line on stderr whether capture is on or not.
+    Signal handlers are mtrun's until it returns, then the previous ones are back (``_final``:
+    the process exits next; see ``Lifecycle``).
     """
-    logger = logging.getLogger("threaded_order")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    propagate = logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
-
-
-def run(argv: list[str]) -> int:
-    """Run mtrun with these arguments and return its exit code."""
-    with _core_messages():
-        return _run_reporting_errors(argv)
-
-
-def _run_reporting_errors(argv: list[str]) -> int:
-    verbose = "--verbose" in argv
-    try:
-        return _run(argv)
-    except UsageError as exc:
-        _error(str(exc))
-        if verbose:
-            traceback.print_exc()
-        return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        _error(exc.format_message())
-        return EXIT_USAGE_ERROR
-    except KeyboardInterrupt:
-        _error("interrupted")
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:  # mtrun --collect-only | head: the reader had enough
-        discard_rest(sys.stdout)
-        return EXIT_OK
-    except Exception as exc:
-        _error(f"internal error: {type(exc).__name__}: {exc}")
-        if verbose:
-            traceback.print_exc()
-        return EXIT_INTERNAL_ERROR
+    with core_messages(), Lifecycle(final=_final) as life:
+        verbose = "--verbose" in argv
+        life.exit_code = settled(life, lambda: _run(argv, life),
+                                  lambda exc: report(outcome(exc, verbose)))
+        return life.exit_code
 
 
 def _plugin_manager(argv: list[str]) -> PluginManager:
@@ -126,23 +98,26 @@ def _plugin_manager(argv: list[str]) -> PluginManager:
         try:
             pm.register(importlib.import_module(name), name=name)
         except ImportError as exc:
-            raise UsageError(f"-p {name}: cannot import plugin module: {exc}") from None
-        except Exception as exc:  # raised while importing, or a hook with a wrong signature
-            raise UsageError(f"-p {name}: cannot load plugin: {type(exc).__name__}: {exc}") \
-                from exc
+            raise UsageError(f"-p {name}: cannot import plugin module: {safe_str(exc)}") \
+                from None
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # raised while importing (sys.exit too), a bad hook
+            raise UsageError(f"-p {name}: cannot load plugin: {describe(exc)}") from exc
     load_entrypoint_plugins(pm, blocked, warn=lambda m: sys.stderr.write(
-        f"mtrun: warning: {m}\n"))
+        f"mtrun: warning: {one_line(m)}\n"))
     try:
         pm.check_pending()  # a misspelled hook name: say so now, not after the header
     except Exception as exc:  # pluggy's PluginValidationError
         plugin = getattr(exc, "plugin", None)
         name = (pm.get_name(plugin) if plugin is not None else None) or "?"
-        raise UsageError(f"plugin {name!r}: {exc}") from exc
+        raise UsageError(f"plugin {name!r}: {safe_str(exc)}") from exc
     return pm
 
 
-def _run(argv: list[str]) -> int:
+def _run(argv: list[str], life: Lifecycle) -> int:
     pm = _plugin_manager(argv)
+    pm.register(life, name="mtrun-lifecycle")
     errors: list[str] = []
     extra_options: list[click.Parameter] = []
 
@@ -162,45 +137,82 @@ def _run(argv: list[str]) -> int:
     targets, extra_state, seeded = split_targets(params["targets"])
     if not targets:
         raise UsageError("no target given: name a file, a folder or file.py::function")
-    if params["workers"] is not None and params["workers"] < 1:
-        raise UsageError(f"--workers must be >= 1, got {params['workers']}")
+    _check_options(params)
     reporters = parse_reporters(params["reporter"])
     params["limits"] = parse_limits(params["limit"])
     params["executor_name"], params["executor_address"] = executors.parse(params["executor"])
     executors.check(pm, params["executor_name"], params["executor_address"], errors)
     state = load_state_file(params["state_file"])
     state.update(extra_state)
-    if seeded:
-        state.setdefault("results", {}).update(seeded)
     config = Config(params, pm, Path.cwd(), state)
+    config.errors = errors
     colour = {"yes": True, "no": False}.get(params["color"])
     terminal = TerminalReporter(colour=colour, log_lines=params["log"], verbose=params["verbose"])
     pm.register(terminal, name="terminalreporter")
-    _make_reporters(config, reporters, errors)
-    call_hook(pm, "threaded_order_cli_configure", errors, config=config)
-    exitcode = EXIT_INTERNAL_ERROR
+    _make_reporters(config, reporters)
+
+    def body() -> int:
+        call_hook(pm, "threaded_order_cli_configure", config.errors, config=config)
+        return _collect_and_run(config, targets, terminal, seeded, life)
+
+    end = settled(life, lambda: Outcome(body()),
+                  lambda exc: _stopped(exc, config, params["verbose"]))
     try:
-        exitcode = _collect_and_run(config, targets, terminal, bool(seeded), errors)
-    except CollectError as exc:
-        call_hook(pm, "threaded_order_cli_collection_error", errors, path=exc.path,
-                  message=exc.detail, config=config)
-        exitcode = exc.exit_code
-        raise
-    except UsageError as exc:
-        exitcode = exc.exit_code
-        raise
-    finally:
         if config.executor is not None:  # after the report: a cluster may take a moment
             config.executor.shutdown(wait=False)  # abandoned (timed-out) bodies are not needed
-        call_hook(pm, "threaded_order_cli_unconfigure", errors, config=config, exitcode=exitcode)
-    return exitcode
+    finally:
+        code = _unconfigure(config, end.code, life)
+    return report(end._replace(code=code))
 
 
-def _make_reporters(config: Config, wanted: list[tuple[str, Optional[str]]],
-                    errors: list[str]) -> None:
+def _check_options(params: dict[str, Any]) -> None:
+    """Values the scheduler would refuse, refused here in one line before anything runs."""
+    if params["workers"] is not None and params["workers"] < 1:
+        raise UsageError(f"--workers must be >= 1, got {params['workers']}")
+    if params["timeout"] is not None:
+        try:
+            check_seconds(params["timeout"], "--timeout")
+        except ValueError as exc:
+            raise UsageError(safe_str(exc)) from None
+
+
+def _stopped(exc: BaseException, config: Config, verbose: bool) -> Outcome:
+    """Why mtrun stops before its run, told to the reporters so no report is silent about it."""
+    end = outcome(exc, verbose)
+    if isinstance(exc, CollectError):
+        path, detail = exc.path, exc.detail
+    elif end.code in (EXIT_USAGE_ERROR, EXIT_INTERRUPTED) and end.message:
+        path, detail = "", end.message
+    else:
+        return end
+    call_hook(config.plugin_manager, "threaded_order_cli_collection_error", config.errors,
+              path=path, message=detail, config=config)
+    return end
+
+
+def _exit_code(code: int, config: Config, life: Optional[Lifecycle]) -> int:
+    """An interrupt (while ``life`` is given) makes it 2; a plugin or reporter that failed
+    makes an otherwise clean run 3."""
+    if life is not None:
+        code = life.exit_code_for(code)
+    return EXIT_INTERNAL_ERROR if code == EXIT_OK and config.errors else code
+
+
+def _unconfigure(config: Config, code: int, life: Lifecycle) -> int:
+    """Each unconfigure hook gets the exit code as it stands when it is called, so the last
+    (the json reporter's, which writes the code) sees earlier failures. A signal after it is
+    too late to change the code; a failure of that last hook still makes it non-zero."""
+    for impl in hook_impls(config.plugin_manager, "threaded_order_cli_unconfigure"):
+        code = _exit_code(code, config, life)
+        notify([impl], "threaded_order_cli_unconfigure", config.errors, config=config,
+               exitcode=code)
+    return _exit_code(code, config, None)
+
+
+def _make_reporters(config: Config, wanted: list[tuple[str, Optional[str]]]) -> None:
     pm = config.plugin_manager
     available: dict[str, str] = {}
-    for offered in call_hook(pm, "threaded_order_cli_reporters", errors):
+    for offered in call_hook(pm, "threaded_order_cli_reporters", config.errors):
         available.update(offered)
     for name, dest in wanted:
         if name not in available:
@@ -211,11 +223,11 @@ def _make_reporters(config: Config, wanted: list[tuple[str, Optional[str]]],
             args = {"name": name, "dest": dest, "config": config}
             try:
                 reporter = impl.function(*[args[a] for a in impl.argnames])
-            except ReporterError:
+            except (ReporterError, KeyboardInterrupt):
                 raise
-            except Exception as exc:
-                raise ReporterError(f"--reporter {name}: could not start: "
-                                    f"{type(exc).__name__}: {exc}") from exc
+            except BaseException as exc:
+                raise ReporterError(f"--reporter {name}: could not start: {describe(exc)}") \
+                    from exc
             if reporter is not None:
                 break
         if reporter is None:
@@ -225,7 +237,7 @@ def _make_reporters(config: Config, wanted: list[tuple[str, Optional[str]]],
 
 
 def _collect_and_run(config: Config, targets: list[str], terminal: TerminalReporter,
-                     seeded: bool, errors: list[str]) -> int:
+                     seeded: dict[str, str], life: Lifecycle) -> int:
     params = config.options
     collected = collect(targets, config.rootdir, tags=params["tags"],
                         with_deps=params["with_deps"])
@@ -242,26 +254,28 @@ def _collect_and_run(config: Config, targets: list[str], terminal: TerminalRepor
     workers = params["workers"] or Scheduler.max_workers
     max_failures = 1 if params["exitfirst"] else params["maxfail"]
     config.executor = executors.make(config, params["executor_name"],
-                                     params["executor_address"], workers, errors)
-    scheduler = Scheduler(
-        workers, state=config.state, clear_results_on_start=not seeded,
-        skip_dependents=params["skip_deps"], max_failures=max_failures,
-        plugin_manager=config.plugin_manager,
-        capture=not (params["no_capture"] or params["capture"] == "no"),
-        limits=params["limits"], retries=params["retries"], timeout=params["timeout"],
-        executor=config.executor,
-    )
-    for module in collected.modules:
-        _call_module_hook(module, "setup_state", config.state)
+                                     params["executor_address"], workers, config.errors)
+    _setup_state(config, collected.modules, seeded)
+    try:
+        scheduler = Scheduler(
+            workers, state=config.state, clear_results_on_start=False,
+            skip_dependents=params["skip_deps"], max_failures=max_failures,
+            plugin_manager=config.plugin_manager,
+            capture=not (params["no_capture"] or params["capture"] == "no"),
+            limits=params["limits"], retries=params["retries"], timeout=params["timeout"],
+            executor=config.executor,
+        )
+        scheduler.add_tasks(collected.tasks)
+    except ValueError as exc:  # a value the core refuses (a task's timeout=inf, say)
+        raise UsageError(safe_str(exc)) from exc
     if params["log"] or params["verbose"]:
         custom = [m for m in collected.modules if callable(getattr(m, "setup_logging", None))]
         if custom:
             _call_module_hook(custom[0], "setup_logging", workers, params["verbose"])
         else:
             configure_logging(workers, verbose=params["verbose"])
-    scheduler.add_tasks(collected.tasks)
     deselected = len(collected.all_tasks) - len(collected.tasks)
-    header = _header_lines(config, workers, errors)
+    header = _header_lines(config, workers, config.errors)
     executor_line = executors.describe(params["executor_name"], config.executor)
     if executor_line:
         header.append(executor_line)
@@ -271,18 +285,50 @@ def _collect_and_run(config: Config, targets: list[str], terminal: TerminalRepor
     terminal.header(header)
     if config.executor is not None:
         executors.ship(collected.modules)
+    life.begin_run(scheduler)
     try:
         summary = scheduler.start()
     except NotPicklableError as exc:
-        raise UsageError(str(exc)) from exc
-    exitcode = exit_status(summary)
+        raise UsageError(safe_str(exc)) from exc
+    finally:
+        life.end_run()
+    return _summarize(config, summary, terminal, life)
+
+
+def _summarize(config: Config, summary: dict[str, Any], terminal: TerminalReporter,
+               life: Lifecycle) -> int:
+    """The terminal report. The scheduler's errors and ours become one list, the summary's;
+    a signal taken since the run began marks the run interrupted."""
+    errors = summary["plugin_errors"]
+    errors[:0] = config.errors
+    config.errors = errors
+    if life.interrupted:
+        summary["interrupted"] = True
+    exitcode = _exit_code(exit_status(summary), config, life)
     extra: list[str] = []
     for lines in call_hook(config.plugin_manager, "threaded_order_cli_report_summary", errors,
                            summary=summary, config=config, exitcode=exitcode):
         extra.extend(_text_lines(lines))
-    summary["plugin_errors"].extend(errors)
+    exitcode = _exit_code(exitcode, config, life)
     terminal.report(summary, extra, exitcode)
+    stops = sorted({signal_name(s) for s in life.received if s != signal.SIGINT})
+    if stops:
+        sys.stderr.write(f"mtrun: interrupted by {', '.join(stops)}\n")
     return exitcode
+
+
+def _setup_state(config: Config, modules: list[Any], seeded: dict[str, str]) -> None:
+    """``setup_state(state)`` sees the state file and the --key=value pairs only, as before
+    the scheduler adds its own keys; ``results`` it leaves (or the state file gave) are kept,
+    and ``--result-NAME`` seeds go on top."""
+    for module in modules:
+        _call_module_hook(module, "setup_state", config.state)
+    results = config.state.get("results", {})
+    if not isinstance(results, dict):
+        raise UsageError(f"state['results'] must be a dict (task name: result), "
+                         f"setup_state() left a {type_name(results)}")
+    if seeded:
+        config.state.setdefault("results", results).update(seeded)
 
 
 def _call_module_hook(module: Any, name: str, *args: Any) -> None:
@@ -291,9 +337,11 @@ def _call_module_hook(module: Any, name: str, *args: Any) -> None:
         return
     try:
         hook(*args)
-    except Exception as exc:
-        where = os.path.relpath(getattr(module, "__file__", "?"))
-        raise CollectError(where, f"{name}() failed: {type(exc).__name__}: {exc}") from exc
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        where = os.path.relpath(getattr(module, "__file__", None) or "?")
+        raise CollectError(where, f"{name}() failed: {describe(exc)}") from exc
 
 
 def _text_lines(value: Any) -> list[str]:

@@ -10,10 +10,12 @@ from threaded_order import __version__ as core_version
 from threaded_order.plugins import call_hook
 
 from . import __version__
+from .terminal import visible
 
 
 def _out(text: str) -> None:
-    sys.stdout.write(text + "\n")
+    """Names, tags and plugin metadata come from files mtrun does not control."""
+    sys.stdout.write(visible(text, layout=True) + "\n")
 
 
 def plural(count: int, noun: str) -> str:
@@ -58,7 +60,7 @@ def collected(tasks: list[Task]) -> None:
             details.append("after: " + ", ".join(task.after))
         if task.tags:
             details.append("tags: " + ", ".join(task.tags))
-        _out(task.name + ("  " + "  ".join(details) if details else ""))
+        _out(visible(task.name + ("  " + "  ".join(details) if details else "")))
     _out(f"\n{plural(len(tasks), 'task')} collected")
 
 
@@ -68,6 +70,8 @@ def graph(tasks: list[Task], form: str) -> None:
 
 def render_graph(tasks: list[Task], form: str) -> str:
     """The graph as indented text, a Mermaid flowchart or a Graphviz digraph."""
+    tasks = [t._replace(name=visible(t.name), after=tuple(visible(d) for d in t.after))
+             for t in tasks]
     if form == "mermaid":
         ids = {t.name: f"t{i}" for i, t in enumerate(tasks)}
         lines = ["graph TD"]

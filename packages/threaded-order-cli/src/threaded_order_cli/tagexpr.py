@@ -29,56 +29,70 @@ def _tokens(text: str) -> list[str]:
 
 
 def compile_tags(text: str) -> Matcher:
-    """Parse once; the matcher takes a task's set of tags."""
+    """Parse once; the matcher takes a task's set of tags.
+
+    Parsed and evaluated without recursion (shunting-yard into postfix), so an expression
+    nested a thousand deep is just long, not a ``RecursionError``.
+    """
     tokens = _tokens(text)
     if not tokens:
         raise UsageError("--tags needs at least one tag")
-    position = 0
+    program = _postfix(tokens, lambda what: UsageError(f"--tags {text!r}: {what}"))
 
-    def fail(what: str) -> UsageError:
-        return UsageError(f"--tags {text!r}: {what}")
+    def match(tags: set[str]) -> bool:
+        stack: list[bool] = []
+        for op in program:
+            if op == _NOT:
+                stack.append(not stack.pop())
+            elif op in _BINARY:
+                right, left = stack.pop(), stack.pop()
+                stack.append(left and right if op == _AND else left or right)
+            else:
+                stack.append(op[1:] in tags)
+        return stack[0]
 
-    def peek() -> str:
-        return tokens[position] if position < len(tokens) else ""
+    return match
 
-    def take() -> str:
-        nonlocal position
-        position += 1
-        return tokens[position - 1]
 
-    def expr() -> Matcher:
-        parts = [term()]
-        while peek() == "or":
-            take()
-            parts.append(term())
-        return parts[0] if len(parts) == 1 else (lambda tags: any(p(tags) for p in parts))
+# Postfix program: operators as below, a tag as "=" + its name (no clash with an operator).
+_NOT, _AND, _OR = "not", "and", "or"
+_BINARY = {_AND: 2, _OR: 1}
 
-    def term() -> Matcher:
-        parts = [factor()]
-        while peek() == "and":
-            take()
-            parts.append(factor())
-        return parts[0] if len(parts) == 1 else (lambda tags: all(p(tags) for p in parts))
 
-    def factor() -> Matcher:
-        token = peek()
-        if token == "not":
-            take()
-            inner = factor()
-            return lambda tags: not inner(tags)
-        if token == "(":
-            take()
-            inner = expr()
-            if peek() != ")":
-                raise fail("missing ')'")
-            take()
-            return inner
-        if token in ("", ")", "and", "or"):
-            raise fail(f"expected a tag, found {token or 'the end'!r}")
-        take()
-        return lambda tags: token in tags
-
-    matcher = expr()
-    if position != len(tokens):
-        raise fail(f"unexpected {peek()!r}")
-    return matcher
+def _postfix(tokens: list[str], fail: Callable[[str], UsageError]) -> list[str]:
+    """``expr := term (or term)*``, ``term := factor (and factor)*``,
+    ``factor := not factor | ( expr ) | TAG``, as postfix."""
+    out: list[str] = []
+    ops: list[str] = []  # "not", "and", "or" and "("
+    want_operand = True
+    for token in tokens:
+        if want_operand:
+            if token in (_NOT, "("):
+                ops.append(token)
+            elif token in (")", _AND, _OR):
+                raise fail(f"expected a tag, found {token!r}")
+            else:
+                out.append("=" + token)
+                want_operand = False
+        elif token in _BINARY:
+            while ops and ops[-1] != "(" and (ops[-1] == _NOT or
+                                              _BINARY[ops[-1]] >= _BINARY[token]):
+                out.append(ops.pop())
+            ops.append(token)
+            want_operand = True
+        elif token == ")":
+            while ops and ops[-1] != "(":
+                out.append(ops.pop())
+            if not ops:
+                raise fail("unexpected ')'")
+            ops.pop()
+        else:
+            raise fail(f"unexpected {token!r}")
+    if want_operand:
+        raise fail("expected a tag, found 'the end'")
+    while ops:
+        op = ops.pop()
+        if op == "(":
+            raise fail("missing ')'")
+        out.append(op)
+    return out

@@ -7,15 +7,39 @@ written from hooks on the scheduler thread.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from typing import Any, Optional, TextIO
 
 from threaded_order import TaskResult, hookimpl
+from threaded_order._text import safe_str
 
 _COLOURS = {"red": "31", "green": "32", "yellow": "33", "bold": "1"}
 _CHARS = {"passed": ".", "failed": "F", "skipped": "s"}
 _WORDS = {"passed": "PASSED", "failed": "FAILED", "skipped": "SKIPPED"}
+# C0 and C1 control characters, DEL, and the Unicode line separators and bidi overrides:
+# what a test could use to move the cursor, clear the screen or hide text on a terminal.
+_DEL_C1_UNICODE = r"\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_IN_LINE = re.compile(rf"[\x00-\x1f{_DEL_C1_UNICODE}]")
+_IN_BLOCK = re.compile(rf"[\x00-\x08\x0b-\x1f{_DEL_C1_UNICODE}]")  # keeps \t and \n
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def visible(text: Any, layout: bool = False) -> str:
+    """``text`` with control characters made visible (ESC becomes ``\\x1b``), as pytest shows
+    test ids: a test's name, message or output must not drive the terminal. ``layout`` keeps
+    newlines and tabs (a traceback, captured output) and reads ``\\r\\n`` as a newline."""
+    text = text if isinstance(text, str) else safe_str(text)
+    if layout:
+        return _IN_BLOCK.sub(_escape, text.replace("\r\n", "\n"))
+    return _IN_LINE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _SHORT.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 class TerminalReporter:
@@ -76,7 +100,7 @@ class TerminalReporter:
     def header(self, lines: list[str]) -> None:
         self.rule("mtrun session starts", "=", "bold")
         for text in lines:
-            self.line(text)
+            self.line(visible(text, layout=True))
 
     @hookimpl
     def threaded_order_scheduler_start(self, meta: dict[str, Any]) -> None:
@@ -89,7 +113,7 @@ class TerminalReporter:
         if self.log_lines:
             percent = f"[{100 * self._done // max(self._total, 1):3d}%]"
             word = _WORDS[result.status]
-            text = f"[{result.thread or '-'}] {result.name} "
+            text = visible(f"[{result.thread or '-'}] {result.name} ")
             dots = "." * max(3, self.width - len(text) - len(word) - len(percent) - 2)
             style = {"passed": "green", "failed": "red", "skipped": "yellow"}[result.status]
             self.line(f"{text}{dots} {self.paint(word, style)} {percent}")
@@ -113,13 +137,14 @@ class TerminalReporter:
         if failed:
             self.rule("FAILURES", "=", "red")
             for result in failed:
-                self.rule(result.name, "_", "red")
-                self.line((result.traceback or f"{result.error_type}: {result.error}").rstrip())
+                self.rule(visible(result.name), "_", "red")
+                text = result.traceback or f"{result.error_type}: {result.error}"
+                self.line(visible(text, layout=True).rstrip())
                 for title, text in (("stdout", result.stdout), ("stderr", result.stderr),
                                     ("log", result.log)):
                     if text:
                         self.rule(f"Captured {title}", "-")
-                        self.line(text.rstrip())
+                        self.line(visible(text, layout=True).rstrip())
         problems = [f"FAILED {r.name} - {r.error_type}: {_first_line(r.error)}" for r in failed]
         problems += [f"SKIPPED {n} - {tasks[n].skip_reason}" for n in summary["skipped"]]
         problems += [
@@ -131,14 +156,14 @@ class TerminalReporter:
         if problems:
             self.rule("short summary", "=")
             for text in problems:
-                self.line(text)
+                self.line(visible(text))
         if summary.get("interrupted"):
             cancelled = summary["cancelled"]
-            names = ", ".join(cancelled) if cancelled else "none"
+            names = visible(", ".join(cancelled)) if cancelled else "none"
             self.line(f"!!! interrupted: {len(cancelled)} task(s) never started: {names} !!!",
                       "red")
         for text in extra:
-            self.line(text)
+            self.line(visible(text, layout=True))
         style = "red" if exitcode else ("yellow" if summary["skipped"] else "green")
         self.line(summary["text"], style, "bold")
         self._flush()
@@ -156,4 +181,6 @@ def discard_rest(stream: TextIO) -> None:
 
 
 def _first_line(text: Optional[str]) -> str:
-    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    """Up to the first newline only: a carriage return or other control character in a
+    message is shown, escaped, not taken for the end of the line."""
+    return (text or "").strip().replace("\r\n", "\n").split("\n", 1)[0].strip()

@@ -68,6 +68,12 @@ class _RoutingStream(io.TextIOBase):
         return self._real.fileno()
 
     @property
+    def buffer(self) -> _RoutingBuffer:
+        """Bytes written here go where text would: a task's bytes are decoded into its
+        buffer, so ``sys.stdout.buffer.write`` works and is captured like ``print``."""
+        return _RoutingBuffer(self)
+
+    @property
     def encoding(self) -> str:  # type: ignore[override]
         return getattr(self._real, "encoding", "utf-8")
 
@@ -76,6 +82,40 @@ class _RoutingStream(io.TextIOBase):
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
+
+
+class _RoutingBuffer(io.RawIOBase):
+    """The binary side of a routing stream."""
+
+    def __init__(self, text: _RoutingStream) -> None:
+        super().__init__()
+        self._text = text
+
+    def write(self, data: Any) -> int:
+        size = len(memoryview(data).cast("B"))
+        if getattr(_local, "buffers", None) is None:
+            real = getattr(self._text._real, "buffer", None)
+            if real is not None:
+                self._text._real.flush()  # text written before these bytes comes first
+                return int(real.write(data))
+        self._text.write(bytes(data).decode(self._text.encoding or "utf-8", "replace"))
+        return size
+
+    def writable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        if getattr(_local, "buffers", None) is None:
+            self._text.flush()
+            real = getattr(self._text._real, "buffer", None)
+            if real is not None:
+                real.flush()
+
+    def fileno(self) -> int:
+        return self._text.fileno()
+
+    def isatty(self) -> bool:
+        return self._text.isatty()
 
 
 class _LogHandler(logging.Handler):

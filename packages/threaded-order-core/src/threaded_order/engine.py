@@ -4,6 +4,32 @@ A worker that finishes a task records it, releases its dependents and takes the 
 task itself, all under one short lock. Hook events go, in that same critical section, to a
 queue that the scheduler thread blocks on, so event order follows the graph. Only the first
 worker is started up front; workers start the others while ready tasks outnumber them.
+
+Threads and locks
+-----------------
+- Fixed after ``Run.__init__`` (read by any thread without the lock): ``tasks``,
+  ``dependents``, ``state``, ``results_dict``, ``state_lock``, ``skip_dependents``,
+  ``max_failures``, ``emit``, ``capture``, ``policies``, ``clock0``, ``wall0``, ``lock``,
+  ``wakeup``, ``spawned``, ``events``.
+- Guarded by ``Run.lock`` (a ``_mutex.Mutex``): everything else (``pending``, ``initial``,
+  ``ready``, ``blocked``, ``running``, ``records``, ``ran``, ``remaining``, ``failures``,
+  ``idle``, ``max_threads``, ``started``, ``spawning``, ``stop_reason``, ``finished``) and
+  the ``GroupSlots`` in ``groups``.
+- ``state_lock`` (the user's, in ``state["_state_lock"]``) guards only ``state["results"]``.
+- ``events`` is a ``SimpleQueue``: workers put under the lock, so events follow the graph;
+  only the scheduler thread (the caller of ``start()``) takes from it, and only it calls
+  hooks. A signal handler may put on it too (``request_interrupt``): ``put`` is reentrant.
+
+Invariants (tests/core enforces them):
+- A task index is in exactly one of: pending (indegree > 0), ``initial``/``ready``, parked
+  in ``groups``, ``running``, or ``records``.
+- Workers wait idle only while nothing is ready; when nothing is ready and nothing runs, the
+  run is over (or stuck behind a group slot an abandoned body holds) and is finalized.
+- The worker that finishes a task takes one released task itself, hence
+  ``notify(released - 1)``.
+- ``_END`` is put exactly once, by ``_finalize``, after every task has a record.
+- At most one body of a task, and at most a group's limit of its bodies, run at once,
+  counting bodies abandoned by a timeout (``body_abandoned``).
 """
 
 from __future__ import annotations
@@ -13,16 +39,18 @@ import threading
 import time
 from heapq import heappop, heappush
 from operator import attrgetter
-from queue import Empty, SimpleQueue
+from queue import SimpleQueue
 from typing import Any, Callable, Optional
 
-from . import capture, policies
+from . import _fork, capture, policies
+from ._groups import GroupSlots
+from ._mutex import Mutex
+from ._text import safe_format_exception, safe_str, type_name
 from .graph import Compiled
-from .policies import Policy
 from .results import CANCELLED, FAILED, PASSED, SKIPPED, TaskResult
 
-_START, _DONE, _END = 0, 1, 2
-_GROUP, _RETRIES, _TIMEOUT = attrgetter("group"), attrgetter("retries"), attrgetter("timeout")
+_START, _DONE, _END, _INTERRUPT = 0, 1, 2, 3
+_GROUP = attrgetter("group")
 
 
 class Run:
@@ -61,7 +89,7 @@ class Run:
         self.max_failures = max_failures
         self.emit = emit_events
         self.capture = capture_output
-        self.lock = _Mutex()
+        self.lock = Mutex()
         self.wakeup = threading.Condition(self.lock)
         self.events: SimpleQueue[tuple[Any, ...]] = SimpleQueue()
         self.records: list[Optional[TaskResult]] = [None] * len(self.tasks)
@@ -76,13 +104,11 @@ class Run:
         self.spawned = threading.Condition(self.lock)
         self.stop_reason: Optional[str] = None
         self.finished = False
-        self.policies = _policies(compiled, default_retries, default_timeout)
-        self.groups: Optional[list[Optional[str]]] = None
+        self.policies = policies.for_tasks(compiled.tasks, compiled.is_async, default_retries,
+                                           default_timeout)
+        self.groups: Optional[GroupSlots] = None
         if any(map(_GROUP, self.tasks)):  # groups are non-empty strings or None
-            self.groups = [t.group for t in self.tasks]
-            self.limits = dict(limits or {})
-            self.group_running: dict[str, int] = dict.fromkeys(self.limits, 0)
-            self.parked: dict[str, list[int]] = {}
+            self.groups = GroupSlots([t.group for t in self.tasks], limits)
         self.clock0 = time.perf_counter()
         self.wall0 = time.time()
         if remote is not None:
@@ -138,7 +164,7 @@ class Run:
         result: Optional[TaskResult] = None
         index = -1
         while True:
-            acquire()  # the run's lock (see _Mutex), not ``with``: this runs once per task
+            acquire()  # the run's lock (see _mutex.Mutex), not ``with``: this runs once per task
             try:
                 if result is not None:
                     finish(index, result)
@@ -149,12 +175,12 @@ class Run:
                             index = initial.pop()
                         else:
                             index = heappop(ready)
-                        if groups is None or self._admit(index):
+                        if groups is None or groups.admit(index):
                             break
                         continue
-                    if self.remaining == 0 or self.finished or (
-                        self.stop_reason is not None and not running
-                    ):
+                    if self.remaining == 0 or self.finished or not running:
+                        # Nothing runs and nothing is ready: the run is over, or what is left
+                        # waits on a group slot held by an abandoned body (see _finalize).
                         self._finalize()
                         return
                     self.idle += 1
@@ -176,18 +202,8 @@ class Run:
                 result = execute(index, thread_name)
             except BaseException as exc:  # a fault of ours must not hang the run
                 result = _internal_error(self.tasks[index].name, thread_name, exc)
-
-    def _admit(self, index: int) -> bool:
-        """Start a grouped task only below its group's limit; park it otherwise."""
-        group = self.groups[index]  # type: ignore[index]
-        if group is None:
-            return True
-        running = self.group_running.get(group, 0)
-        if running < self.limits.get(group, 1):
-            self.group_running[group] = running + 1
-            return True
-        heappush(self.parked.setdefault(group, []), index)
-        return False
+            if _fork.forked:  # the body forked, and this is the child coming back
+                _fork.exit_child(result.status == PASSED)
 
     def _execute(self, index: int, thread_name: str) -> TaskResult:
         task = self.tasks[index]
@@ -204,7 +220,8 @@ class Run:
         else:
             args = (self.state,) if task.with_state else ()
             value, error, attempts, failed_attempts = policies.run(
-                task.name, task.func, args, policy, thread_name)
+                task.name, task.func, args, policy, thread_name,
+                functools.partial(self.body_abandoned, index))
         stop = time.perf_counter()
         if error is None:
             if self.results_dict is not None:
@@ -220,8 +237,8 @@ class Run:
             result = TaskResult(
                 task.name,
                 FAILED,
-                error_type=type(error).__name__,
-                error=str(error),
+                error_type=type_name(error),
+                error=safe_str(error),
                 traceback=policies.format_exception(error),
             )
             result.thread = thread_name
@@ -250,8 +267,8 @@ class Run:
         self.ran.append(result.name)
         released = (self._release(index, result.status != PASSED, result.name)
                     if self.dependents[index] else 0)
-        if self.groups is not None and self.groups[index] is not None:
-            released += self._leave_group(self.groups[index])
+        if self.groups is not None:
+            released += self.groups.leave(index, self.ready)
         if result.status == FAILED:
             self.failures += 1
             if self.max_failures is not None and self.failures >= self.max_failures:
@@ -261,14 +278,25 @@ class Run:
         elif released > 1 and self.idle:
             self.wakeup.notify(released - 1)
 
-    def _leave_group(self, group: str) -> int:
-        """A grouped task ended: its group's first parked task becomes ready again."""
-        self.group_running[group] -= 1
-        parked = self.parked.get(group)
-        if parked:
-            heappush(self.ready, heappop(parked))
-            return 1
-        return 0
+    def body_abandoned(self, index: int) -> Callable[[], None]:
+        """A body runner stopped waiting for task ``index``'s body, which still runs.
+
+        Until the returned ``release`` is called (from any thread, when that body really
+        ends) the task keeps its group slot: a group's limit counts bodies, not tasks.
+        """
+        groups = self.groups
+        if groups is None:
+            return _nothing_held
+        with self.lock:
+            groups.hold(index)
+
+        def release() -> None:
+            with self.lock:
+                task_finished = index not in self.running and not self.finished
+                if groups.unhold(index, task_finished, self.ready) and self.idle:
+                    self.wakeup.notify()
+
+        return release
 
     def _record(self, index: int, result: TaskResult) -> None:
         self.records[index] = result
@@ -313,6 +341,7 @@ class Run:
             return
         self.finished = True
         interrupted = self.stop_reason == "interrupted"
+        stuck = self._stuck_reasons() if self.remaining and self.stop_reason is None else {}
         for i, task in enumerate(self.tasks if self.remaining else ()):
             if self.records[i] is None:
                 if interrupted:
@@ -321,15 +350,37 @@ class Run:
                         after=task.after, skip_reason="never started: run interrupted",
                     )
                 else:
-                    self._record(i, _skipped(task, self.stop_reason or "not run"))
+                    reason = stuck.get(i) or self.stop_reason or "not run"
+                    self._record(i, _skipped(task, reason))
         self.remaining = 0
         self.wakeup.notify_all()
         self.events.put((_END,))
 
+    def _stuck_reasons(self) -> dict[int, str]:
+        """Why tasks left over when nothing runs could not start: each waits, directly or
+        through its dependencies, on a group whose slot a timed-out body still holds."""
+        if self.groups is None:
+            return {}
+        reasons = self.groups.stuck_reasons([t.name for t in self.tasks])
+        stack = list(reasons)
+        while stack:
+            parent = stack.pop()
+            for child in self.dependents[parent]:
+                if child not in reasons and self.records[child] is None:
+                    reasons[child] = (f"never started: dependency "
+                                      f"{self.tasks[parent].name!r} never started")
+                    stack.append(child)
+        return reasons
+
     # -- scheduler-thread side ---------------------------------------------------------
 
-    def events_until_end(self, on_start: Callable[..., None], on_done: Callable[..., None]) -> None:
-        """Block on the event queue and dispatch until the run ends. No timeouts."""
+    def events_until_end(self, on_start: Callable[..., None], on_done: Callable[..., None],
+                         on_interrupt: Callable[[Optional[bool]], None]) -> None:
+        """Block on the event queue and dispatch until the run ends. No timeouts.
+
+        Interrupts (a signal, ``Scheduler.interrupt``) arrive here as events too, so a
+        signal never lands inside this bookkeeping.
+        """
         get = self.events.get
         while True:
             event = get()
@@ -338,8 +389,21 @@ class Run:
                 on_done(event[1])
             elif kind == _START:
                 on_start(event[1], event[2])
+            elif kind == _INTERRUPT:
+                on_interrupt(event[1])
             else:
                 return
+
+    def request_interrupt(self, cancel: Optional[bool]) -> None:
+        """Queue an interrupt for the scheduler thread: None is one Ctrl-C, False stops new
+        work, True also cancels running tasks. Safe from a signal handler (a reentrant
+        ``SimpleQueue.put``, nothing else)."""
+        self.events.put((_INTERRUPT, cancel))
+
+    def finish_empty(self) -> None:
+        """End a run that started no worker (no tasks)."""
+        with self.lock:
+            self._finalize()
 
     def interrupt(self) -> None:
         """First Ctrl-C: start nothing new; running tasks finish and count as usual."""
@@ -373,23 +437,8 @@ class Run:
             return [self.tasks[i].name for i in sorted(self.running)]
 
 
-def _policies(compiled: Compiled, default_retries: int,
-              default_timeout: Optional[float]) -> Optional[list[Optional[Policy]]]:
-    """Per-task policies, or None when no task uses one (the engine's fast path)."""
-    tasks = compiled.tasks
-    if (not default_retries and default_timeout is None and not any(compiled.is_async)
-            and not any(map(_RETRIES, tasks))
-            and [*map(_TIMEOUT, tasks)].count(None) == len(tasks)):
-        return None  # the same answer as the loop below when nothing is set, at C speed
-    found: list[Optional[Policy]] = []
-    for task, is_async in zip(compiled.tasks, compiled.is_async):
-        retries = default_retries if task.retries is None else task.retries
-        timeout = default_timeout if task.timeout is None else task.timeout
-        if retries or timeout is not None or is_async:
-            found.append(Policy(retries, task.retry_delay or 0.0, timeout, is_async))
-        else:
-            found.append(None)
-    return found if any(p is not None for p in found) else None
+def _nothing_held() -> None:
+    return None
 
 
 def _skipped(task: Any, reason: str) -> TaskResult:
@@ -402,40 +451,7 @@ def _skipped(task: Any, reason: str) -> TaskResult:
 
 def _internal_error(name: str, thread_name: str, exc: BaseException) -> TaskResult:
     return TaskResult(
-        name, FAILED, thread=thread_name, error_type=type(exc).__name__,
-        error=f"internal error while running the task: {exc}",
-        traceback=policies.format_exception(exc), attempts=1,
+        name, FAILED, thread=thread_name, error_type=type_name(exc),
+        error=f"internal error while running the task: {safe_str(exc)}",
+        traceback=safe_format_exception(exc, exc.__traceback__), attempts=1,
     )
-
-
-class _Mutex:
-    """The run's lock: one token in a SimpleQueue, so a waiting thread can take it only
-    while holding the GIL. A threading.Lock hands itself to the waiter that release() wakes,
-    before that waiter has the GIL; the running worker then blocks on it at its next task,
-    and with several busy workers every task costs two context switches (a lock convoy:
-    measured 12.5 µs per no-op task at 100,000 tasks and 4 workers instead of 6). Here the
-    running worker takes the token straight back, and a waiter gets it once the GIL comes
-    its way. Lock-like enough for threading.Condition and ``with``."""
-
-    def __init__(self) -> None:
-        queue: SimpleQueue[bool] = SimpleQueue()
-        queue.put(True)
-        self.take = queue.get  # the worker loop calls these two directly
-        self.give = functools.partial(queue.put, True)
-        self._is_owned = queue.empty  # for Condition: taken (by anyone) means owned
-
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        try:
-            self.take(blocking, None if timeout < 0 else timeout)
-        except Empty:
-            return False
-        return True
-
-    def release(self) -> None:
-        self.give()
-
-    def __enter__(self) -> bool:
-        return self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.give()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Callable, NamedTuple, Optional
 
+from ._text import check_seconds
 from .policies import is_async
 
 
@@ -174,11 +175,12 @@ def _check_policy(name: str, retries: Any, retry_delay: Any, timeout: Any) -> No
     if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int)
                                 or retries < 0):
         raise TaskGraphError(f"task {name!r}: retries must be a whole number >= 0, got {retries!r}")
-    if retry_delay is not None and (not isinstance(retry_delay, (int, float)) or retry_delay < 0):
-        raise TaskGraphError(
-            f"task {name!r}: retry_delay must be >= 0 seconds, got {retry_delay!r}")
-    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
-        raise TaskGraphError(f"task {name!r}: timeout must be > 0 seconds, got {timeout!r}")
+    for what, value, zero_ok in (("retry_delay", retry_delay, True), ("timeout", timeout, False)):
+        if value is not None:
+            try:
+                check_seconds(value, what, zero_ok=zero_ok)
+            except ValueError as exc:
+                raise TaskGraphError(f"task {name!r}: {exc}") from None
 
 
 def _find_cycle(tasks: list[Task], index: dict[str, int], remaining: list[int]) -> list[str]:

@@ -65,10 +65,13 @@ def tag(*tags: str) -> Callable[[F], F]:
 def marked_functions(module: ModuleType) -> list[Callable[..., Any]]:
     """The module's own marked functions, in source order (not those it imported)."""
     found: dict[int, Callable[..., Any]] = {}  # by id: an alias (test_b = test_a) is one task
-    for value in vars(module).values():
-        if getattr(value, MARK_ATTR, None) is None or not callable(value):
-            continue
-        if getattr(value, "__module__", None) != module.__name__:
+    for value in list(vars(module).values()):
+        try:  # a module-level object whose attribute lookup raises is not a task
+            if getattr(value, MARK_ATTR, None) is None or not callable(value):
+                continue
+            if getattr(value, "__module__", None) != module.__name__:
+                continue
+        except Exception:
             continue
         found[id(value)] = value
     return sorted(found.values(), key=_source_line)

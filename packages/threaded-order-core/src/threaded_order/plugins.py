@@ -13,6 +13,7 @@ from typing import Any, Callable, NamedTuple, Optional
 import pluggy
 
 from . import hookspecs
+from ._text import safe_str, type_name
 from .hookspecs import PROJECT_NAME
 
 ENTRY_POINT_GROUP = "threaded_order"
@@ -43,19 +44,52 @@ def strict_plugins() -> bool:
     return env_flag(STRICT_ENV)
 
 
+def namespace(hook_name: str) -> str:
+    """The area of a hook: ``task`` for ``threaded_order_task_done``, ``cli`` for
+    ``threaded_order_cli_addoption``."""
+    return hook_name[len(_PREFIX):].split("_", 1)[0]
+
+
 class PluginManager(pluggy.PluginManager):
-    """Accepts unmarked ``threaded_order_*`` functions as impls, as pytest does for ``pytest_*``."""
+    """Accepts unmarked ``threaded_order_*`` functions as impls, as pytest does for ``pytest_*``.
+
+    One plugin may implement hooks of several areas (the scheduler's, mtrun's, another
+    distribution's). ``check_pending`` refuses an unknown hook only in an area whose specs
+    were added here, where it must be a typo; hooks of areas this manager does not know
+    (mtrun's, in a bare ``Scheduler``) are left for the program that knows them.
+    """
 
     def __init__(self) -> None:
         super().__init__(PROJECT_NAME)
+        self.namespaces: set[str] = set()
         self.add_hookspecs(hookspecs)
         self.distributions: dict[str, PluginInfo] = {}
+
+    def add_hookspecs(self, module_or_class: Any) -> None:
+        super().add_hookspecs(module_or_class)
+        self.namespaces.update(namespace(name) for name in dir(module_or_class)
+                               if name.startswith(_PREFIX))
 
     def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
         opts = super().parse_hookimpl_opts(plugin, name)
         if opts is None and name.startswith(_PREFIX) and inspect.isroutine(getattr(plugin, name)):
             opts = {}
         return opts
+
+    def check_pending(self) -> None:
+        for name in self.hook.__dict__:
+            if name[0] == "_":
+                continue
+            caller = getattr(self.hook, name)
+            if caller.has_spec() or (name.startswith(_PREFIX)
+                                     and namespace(name) not in self.namespaces):
+                continue
+            for impl in caller.get_hookimpls():
+                if not impl.optionalhook:
+                    raise pluggy.PluginValidationError(
+                        impl.plugin,
+                        f"unknown hook {name!r} in plugin {impl.plugin!r}",
+                    )
 
 
 def create_plugin_manager(plugins: Iterable[Any] = ()) -> PluginManager:
@@ -109,12 +143,12 @@ def load_entrypoint_plugins(
         info = PluginInfo(ep.name, dist.name if dist else "?", dist.version if dist else "?")
         try:
             pm.register(ep.load(), name=ep.name)
-        except Exception as exc:
-            if strict_plugins():
+        except BaseException as exc:  # SystemExit at import too; never a real Ctrl-C
+            if isinstance(exc, KeyboardInterrupt) or strict_plugins():
                 raise
             message = (
                 f"plugin {ep.name!r} ({info.distribution} {info.version}) could not be loaded: "
-                f"{type(exc).__name__}: {exc}"
+                f"{one_line(exc)}"
             )
             (warn or _warn)(message)
             continue
@@ -163,13 +197,24 @@ def notify(
             value = function(*[kwargs[a] for a in argnames])
             if value is not None:
                 results.append(value)
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit too: a hook never ends the run
             if strict_plugins():
                 raise
-            message = f"plugin {plugin_name!r} failed in {hook_name}: {type(exc).__name__}: {exc}"
+            message = f"plugin {plugin_name!r} failed in {hook_name}: {one_line(exc)}"
             errors.append(message)
-            logger.error("threaded-order: %s", message)
+            try:
+                logger.error("threaded-order: %s", message)
+            except Exception:  # a broken logging handler is one more hook-like fault
+                pass
     return results
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line, for any exception, even one that cannot be printed."""
+    text = " ".join(part.strip() for part in safe_str(exc).splitlines() if part.strip())
+    if isinstance(exc, KeyboardInterrupt) and not text:
+        text = "interrupted by Ctrl-C"
+    return f"{type_name(exc)}: {text}" if text else type_name(exc)
 
 
 def call_hook(

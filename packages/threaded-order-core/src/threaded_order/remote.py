@@ -2,13 +2,26 @@
 
 With ``Scheduler(executor=...)`` the engine's worker threads become dispatchers: a worker that
 takes a task submits one picklable call (``remote_call.run_task``) and waits on its future,
-then finishes the task as usual. The graph, ordering, skips, fail-fast, callbacks, hooks,
-retries and timeouts stay in the engine and here, so they behave the same whatever runs the
-bodies, and ``workers`` bounds the tasks in flight.
+then finishes the task as usual. The graph, ordering, skips, fail-fast, callbacks, hooks and
+retries stay in the engine and here, so they behave the same whatever runs the bodies, and
+``workers`` bounds the tasks in flight.
 
 We pickle what crosses the process boundary ourselves, so a problem has a name: tasks and
 state values are pickled once before the run starts (an unpicklable one raises
 ``NotPicklableError``, a ``ValueError``, naming it), and return values come back as bytes.
+
+Timeouts count from the moment a body starts, never from when it was submitted (a call may
+wait for a free worker). Where the body runs decides what a timeout does:
+
+- ``run_task`` times the body itself (process pools) and reports it still running in its
+  process. An executor with ``ends_timed_out_bodies`` (mtrun's pool) has ended that process
+  already; a ``ProcessPoolExecutor``'s is ended here, and so the pool, which is replaced.
+- An executor whose futures carry ``body_started`` (a ``threading.Event``; Dask) has the body
+  timed here from that event. Its ``end_body(future)``, if it has one and it returns True,
+  ends the body (the local cluster ends the worker process).
+- Otherwise the body is left to run: the task keeps its group slot until the call's future
+  ends (the engine's ``body_abandoned``) and is not retried, so there are never two copies
+  of one body, nor more bodies of a group than its limit.
 """
 
 from __future__ import annotations
@@ -17,26 +30,31 @@ import hashlib
 import pickle
 import threading
 import time
-from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, CancelledError, Executor, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from types import ModuleType
 from typing import Any, Callable, Optional
 
-from . import policies
+from ._text import safe_repr, safe_str, type_name
 from .graph import Compiled, NotPicklableError
 from .remote_call import (
-    NO_OUTPUT,
     PROTOCOL,
+    Error,
     Reply,
     Shipment,
+    describe,
     dumps_value,
+    failure,
     fallback_pickler,
+    grace,
     ping,
     run_task,
 )
 from .results import FAILED, PASSED, TaskResult
 
 _shipped: dict[str, tuple[str, str, str, bool, str]] = {}
+# How long to wait for an executor that said it ends a timed-out body to have done so.
+END_BODY_WAIT = 60.0
 
 
 def ship_module(module: ModuleType) -> None:
@@ -83,10 +101,13 @@ def dumps_task(name: str, func: Callable[..., Any], main_by_value: bool = True) 
                 if fallback_pickler is None:
                     raise
         return fallback_pickler.dumps(func, protocol=PROTOCOL)  # type: ignore[no-any-return]
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a __reduce__ may raise SystemExit
         raise NotPicklableError(
-            f"task {name!r} cannot be pickled for the executor ({type(exc).__name__}: {exc}); "
-            "define it at module level, in a module the workers can import") from exc
+            f"task {name!r} cannot be pickled for the executor ({type_name(exc)}: "
+            f"{safe_str(exc)}); define it at module level, in a module the workers can import"
+        ) from exc
 
 
 # -- the dispatcher's side -----------------------------------------------------------------
@@ -99,6 +120,8 @@ class Remote:
                  capture_output: bool) -> None:
         self.executor = executor
         self.replacements: list[Executor] = []
+        # id of a pool ended to stop a timed-out body -> (that pool, that task's name)
+        self.ended: dict[int, tuple[Executor, str]] = {}
         self.capture = capture_output
         self.is_async = compiled.is_async
         by_value = not isinstance(executor, ProcessPoolExecutor)
@@ -114,9 +137,10 @@ class Remote:
                                 if key not in ("_state_lock", "results")}
             for key, value in list(self._results().items()):
                 self.cache[key] = (value, _dumps_state(f"state['results'][{key!r}]", value))
-        if isinstance(executor, ProcessPoolExecutor):
-            # A fork-based pool starts all its processes on the first submit: do that now,
-            # from this one thread, before the workers exist and with every module imported.
+        if isinstance(executor, ProcessPoolExecutor) or \
+                getattr(executor, "start_before_run", False):
+            # A fork-based pool forks on the first submit: do that now, from this one
+            # thread, before the run's threads exist and with every module imported.
             self._submit(ping)[1].result()
 
     def attach(self, run: Any) -> Callable[[int, str], TaskResult]:
@@ -142,15 +166,19 @@ class Remote:
         attempts = 0
         while True:
             attempts += 1
-            blob, error, *output = self._attempt(index, task, timeout)
-            outputs.append(tuple(output))  # type: ignore[arg-type]
+            reply, still_running = self._attempt(index, task, timeout)
+            blob, error = reply[0], reply[1]
+            outputs.append((reply[2], reply[3], reply[4]))
             if error is None and blob is not None:
                 try:
                     value = pickle.loads(blob)
                 except BaseException as exc:
-                    error = (type(exc).__name__, f"the return value of task {task.name!r} "
-                             f"cannot be unpickled here: {exc}", policies.format_exception(exc))
-            if error is None or attempts > retries:
+                    error = (type_name(exc), f"the return value of task {task.name!r} cannot "
+                             f"be unpickled here: {safe_str(exc)}", describe(exc)[2])
+            if error is not None and still_running and attempts <= retries:
+                error = (error[0], f"{error[1]}; not retried: its timed-out body is still "
+                         "running, and a task never runs twice at once", error[2])
+            if error is None or attempts > retries or still_running:
                 break
             failed_attempts.append(dict(zip(("error_type", "error", "traceback"), error)))
             if policy is not None and policy.retry_delay:
@@ -178,8 +206,9 @@ class Remote:
                                                         for i in range(3))
         return result
 
-    def _attempt(self, index: int, task: Any, timeout: Optional[float]) -> Reply:
-        """One try: submit, wait (at most ``timeout``), and turn every failure into a reply."""
+    def _attempt(self, index: int, task: Any, timeout: Optional[float]) -> tuple[Reply, bool]:
+        """One try: submit, wait, and turn every failure into a reply. Also says whether the
+        body still runs (then the task is not tried again)."""
         executor: Optional[Executor] = None
         try:
             state = self.state_blobs if task.with_state else None
@@ -188,29 +217,80 @@ class Remote:
                 run_task, task.name, self.funcs[index], self.shipment, state, results,
                 self.capture, self.is_async[index], timeout)
         except BaseException as exc:
-            return self._lost(exc, executor)
+            return self._lost(exc, executor), False
         try:
-            return future.result(timeout)  # type: ignore[no-any-return]
-        except FutureTimeout as exc:
-            if timeout is None:  # pragma: no cover - not our timeout: the executor's own
-                return self._lost(exc, executor)
-            future.cancel()
-            message = (f"task {task.name!r} timed out after {timeout:g}s (no longer waited "
-                       "for; a body already running cannot be stopped and runs on)")
-            return _failure("TimeoutError", message, f"TimeoutError: {message}\n")
+            started = getattr(future, "body_started", None)
+            if timeout is None or started is None:
+                reply = future.result()
+                running = reply[5] if len(reply) > 5 else None
+                if running is None:
+                    return reply, False
+                return self._still_running(index, executor, running, reply)
+            started.wait()  # set when the body starts, or when the call ends without it
+            limit = timeout + (grace(timeout) if self.is_async[index] else 0.0)
+            try:
+                return future.result(limit), False
+            except FutureTimeout:
+                return self._overran(index, task.name, timeout, executor, future)
         except BaseException as exc:  # KilledWorker, BrokenProcessPool, a lost connection
-            return self._lost(exc, executor)
+            return self._lost(exc, executor), False
+
+    def _still_running(self, index: int, executor: Executor, pid: int,
+                       reply: Reply) -> tuple[Reply, bool]:
+        """``run_task`` timed out a body that still runs in process ``pid``."""
+        error: Error = reply[1]  # type: ignore[assignment]
+        if getattr(executor, "ends_timed_out_bodies", False):
+            note = "its worker process was ended"
+        elif isinstance(executor, ProcessPoolExecutor) and self._end_pool(executor, pid, index):
+            note = ("its process was ended, and with it the pool, whose other tasks in "
+                    "flight failed; a new pool runs the rest")
+        else:
+            self.run.body_abandoned(index)  # nothing says when it ends: the slot stays held
+            return _noted(reply, error, "its body is left to finish where it runs"), True
+        return _noted(reply, error, note), False
+
+    def _overran(self, index: int, name: str, timeout: float, executor: Executor,
+                 future: Any) -> tuple[Reply, bool]:
+        """A body timed here from its start is still running."""
+        end = getattr(executor, "end_body", None)
+        ended = False
+        try:
+            ended = callable(end) and bool(end(future))
+        except Exception:  # the executor could not end it: leave it, as below
+            ended = False
+        if ended:
+            try:
+                future.exception(END_BODY_WAIT)
+            except CancelledError:
+                pass
+            except FutureTimeout:
+                ended = False
+        message = f"task {name!r} timed out after {timeout:g}s"
+        if ended:
+            message += " (its worker was ended to stop it)"
+        else:
+            release = self.run.body_abandoned(index)
+            future.add_done_callback(lambda _: release())
+            message += " (its body is left to finish where it runs)"
+        return failure(("TimeoutError", message, f"TimeoutError: {message}\n")), not ended
 
     def _lost(self, exc: BaseException, executor: Optional[Executor]) -> Reply:
         """The executor, not the body, failed this try; a broken process pool is replaced."""
-        message = str(exc) or repr(exc)
+        error_type, message, text = describe(exc)
+        message = message or safe_repr(exc)
         if isinstance(exc, BrokenExecutor):
+            cause = self.ended.get(id(executor), (None, None))[1]
             replaced = executor is not None and self._replace(executor)
-            message = (f"a worker process died while this task was in flight ({exc}). A "
-                       "process pool cannot tell which task crashed it, so every task in "
-                       "flight is reported failed" + ("; the pool was recreated and the run "
-                                                      "went on" if replaced else ""))
-        return _failure(type(exc).__name__, message, policies.format_exception(exc))
+            if cause is not None:
+                message = (f"its process pool was ended to stop the timed-out body of task "
+                           f"{cause!r}: a pool cannot end one of its processes alone")
+            else:
+                message = (f"a worker process died while this task was in flight ({message}). "
+                           "A process pool cannot tell which task crashed it, so every task "
+                           "in flight is reported failed")
+            if replaced:
+                message += "; the pool was recreated and the run went on"
+        return failure((error_type, message, text))
 
     def _submit(self, fn: Callable[..., Any], *args: Any) -> tuple[Executor, Any]:
         """Submit to the current executor; a pool found broken is replaced once first."""
@@ -238,6 +318,22 @@ class Remote:
         _shutdown_now(broken)
         return True
 
+    def _end_pool(self, pool: ProcessPoolExecutor, pid: int, index: int) -> bool:
+        """End the pool process where a timed-out body runs, and so the pool (it cannot lose
+        one process alone); its processes are gone before this returns."""
+        with self.lock:  # a second timeout in the same pool waits here for the first
+            if id(pool) not in self.ended:
+                processes = dict(getattr(pool, "_processes", None) or {})
+                if pid not in processes:
+                    return False
+                self.ended[id(pool)] = (pool, self.run.tasks[index].name)
+                for process in processes.values():
+                    process.kill()
+                for process in processes.values():
+                    process.join(10)
+        self._replace(pool)
+        return True
+
     def _results(self) -> dict[str, Any]:
         results = self.state.get("results")
         return results if isinstance(results, dict) else {}
@@ -258,18 +354,21 @@ class Remote:
         return blobs
 
 
-def _failure(error_type: str, message: str, traceback: str) -> Reply:
-    return (None, (error_type, message, traceback), *NO_OUTPUT)
+def _noted(reply: Reply, error: Error, note: str) -> Reply:
+    return (reply[0], (error[0], f"{error[1]} ({note})", error[2]), reply[2], reply[3],
+            reply[4], None)
 
 
 def _dumps_state(what: str, value: Any) -> bytes:
     try:
         return dumps_value(value)
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a __reduce__ may raise SystemExit
         raise NotPicklableError(
-            f"{what} cannot be pickled for the executor ({type(exc).__name__}: {exc}); tasks "
-            "in other processes get a copy of the state: make it picklable or leave it out"
-        ) from exc
+            f"{what} cannot be pickled for the executor ({type_name(exc)}: {safe_str(exc)}); "
+            "tasks in other processes get a copy of the state: make it picklable or leave it "
+            "out") from exc
 
 
 def _fresh_pool(old: Executor) -> Optional[Executor]:

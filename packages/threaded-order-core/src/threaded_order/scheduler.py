@@ -11,8 +11,10 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
+from ._signals import SigintRelay
+from ._text import check_seconds
 from .capture import Capture
-from .engine import Run
+from .engine import _END, Run
 from .graph import DAGraph, Task, normalize_after
 from .hookspecs import hookimpl
 from .plugins import PluginManager, create_plugin_manager, hook_impls, notify
@@ -64,9 +66,8 @@ class _Callbacks:
 def _check_defaults(retries: Any, timeout: Any) -> None:
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries must be a whole number >= 0, got {retries!r}")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                or timeout <= 0):
-        raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+    if timeout is not None:
+        check_seconds(timeout, "timeout")
 
 
 def _tags(tags: Iterable[str]) -> tuple[str, ...]:
@@ -269,24 +270,46 @@ class Scheduler:
         )
         meta = {"total_tasks": len(compiled.tasks), "workers": self.workers,
                 "start_time": run.wall0}
+        relay = SigintRelay(self._sigint, notify.__code__)
         self._running = run
-        try:
-            notify(impls["scheduler_start"], "threaded_order_scheduler_start", errors,
-                   meta=meta, scheduler=self)
-            with Capture() if self.capture else contextlib.nullcontext():
-                self._drive(run, impls, errors)
-        finally:
-            self._running = None
-            if remote is not None:
-                remote.close()
-        duration = time.perf_counter() - run.clock0
-        tasks: dict[str, TaskResult] = {r.name: r for r in run.records if r is not None}
-        summary = build_summary(
-            tasks, run.ran, run.wall0, time.time(), duration,
-            run.stop_reason == "interrupted", errors,
-        )
-        notify(impls["scheduler_done"], "threaded_order_scheduler_done", errors, summary=summary)
+        with relay:
+            try:
+                notify(impls["scheduler_start"], "threaded_order_scheduler_start", errors,
+                       meta=meta, scheduler=self)
+                with Capture() if self.capture else contextlib.nullcontext():
+                    self._drive(run, impls, errors)
+            finally:
+                self._running = None
+                if remote is not None:
+                    remote.close()
+            duration = time.perf_counter() - run.clock0
+            tasks: dict[str, TaskResult] = {r.name: r for r in run.records if r is not None}
+            summary = build_summary(
+                tasks, run.ran, run.wall0, time.time(), duration,
+                run.stop_reason == "interrupted" or relay.count > 0, errors,
+            )
+            notify(impls["scheduler_done"], "threaded_order_scheduler_done", errors,
+                   summary=summary)
+        if relay.count:  # a Ctrl-C after the last task is still an interrupt: say so
+            summary["interrupted"] = True
         return summary
+
+    def _sigint(self) -> None:
+        """The relay's action for one Ctrl-C (in a signal handler: queue it, nothing more)."""
+        run = self._running
+        if run is not None:
+            run.request_interrupt(None)
+
+    def interrupt(self, cancel: bool = False) -> None:
+        """Stop the run in progress, from any thread or a signal handler; else do nothing.
+
+        ``cancel=False`` is a first Ctrl-C: nothing new starts and running tasks finish.
+        ``cancel=True`` also records the running tasks as failed (``CancelledError``) and
+        lets ``start()`` return without waiting for them (mtrun does this on SIGTERM).
+        """
+        run = self._running
+        if run is not None:
+            run.request_interrupt(bool(cancel))
 
     @staticmethod
     def _interrupted(run: Run) -> None:
@@ -311,26 +334,38 @@ class Scheduler:
             notify(done_impls, "threaded_order_task_done", errors,
                    name=result.name, ok=result.status == "passed", result=result)
 
+        interrupts = 0
+        announced = cancelled = False
+
+        def on_interrupt(cancel: Optional[bool]) -> None:
+            nonlocal interrupts, announced, cancelled
+            if cancel is None:  # one Ctrl-C: the first stops new work, the second cancels
+                interrupts += 1
+                cancel = interrupts >= 2
+            if cancel and not cancelled:
+                cancelled = True
+                run.cancel_running()
+            elif not announced and not cancelled:
+                announced = True
+                self._interrupted(run)
+
         try:
-            interrupts, announced, started = 0, False, False
+            started = False
             while True:
-                # Starting the workers and everything an interrupt starts happen inside this
-                # try, so a Ctrl-C that lands at any point is counted, never raised.
+                # With the signal relay (start() on the main thread) Ctrl-C arrives as an
+                # event. Without it (another thread's start(), or a KeyboardInterrupt
+                # raised by hand) it is counted here the same way, never raised.
                 try:
                     if not started:
                         started = True
                         if not run.start_workers():
-                            with run.lock:
-                                run._finalize()
-                    if interrupts >= 2:
-                        run.cancel_running()
-                    elif interrupts == 1 and not announced:
-                        announced = True
-                        self._interrupted(run)
-                    run.events_until_end(on_start, on_done)
+                            run.finish_empty()
+                    run.events_until_end(on_start, on_done, on_interrupt)
                     break
                 except KeyboardInterrupt:
-                    interrupts += 1
+                    run.request_interrupt(None)
+                    if run.finished:  # its end event may be gone with the interrupt
+                        run.events.put((_END,))
         except BaseException:
             # A strict plugin error or a fault of ours: stop the workers, then raise.
             run.cancel_running()

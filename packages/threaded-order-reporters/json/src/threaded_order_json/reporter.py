@@ -93,7 +93,8 @@ def build_report(
         "summary": {
             "total": len(tasks),
             **counts,
-            "interrupted": bool(summary and summary["interrupted"]),
+            # 2 is also an interrupt that came before the run, or after it ended.
+            "interrupted": bool(summary and summary["interrupted"]) or exitcode == 2,
         },
         "environment": {
             "python": platform.python_version(),
@@ -118,12 +119,13 @@ class JSONReporter:
     As a plain scheduler plugin (``Scheduler(plugins=[JSONReporter("run.json")])``) it
     writes when the run is done, with ``exitcode`` from ``exit_status(summary)``. Under
     ``mtrun`` a file is written then too, and rewritten at the end if mtrun's exit code or
-    the plugin errors changed since (another reporter failing after us, say); a file is
-    also written when no run happened. stdout (``-``) is written once, at the end.
+    the plugin errors changed since (another reporter failing after us, a Ctrl-C while the
+    reports were written); a file is also written when no run happened. stdout (``-``) is
+    written once, at the end. The file is replaced whole: a reader never sees half of it.
     """
 
     def __init__(self, dest: str = "report.json", *, config: Optional[Config] = None) -> None:
-        self.destination = Destination("json", dest)
+        self.destination = Destination("json", dest, config)
         self.config = config
         self.collection_errors: list[dict[str, Any]] = []
         self.summary: Optional[dict[str, Any]] = None
@@ -154,8 +156,10 @@ class JSONReporter:
             {"path": self._relative(path), "line": line, "message": message}
         )
 
-    @hookimpl(optionalhook=True)
+    @hookimpl(optionalhook=True, trylast=True)
     def threaded_order_cli_unconfigure(self, exitcode: int) -> None:
+        """Last of the unconfigure hooks: mtrun hands each one the exit code as it stands,
+        so ours is the code mtrun exits with, after every other reporter has written."""
         if self.written != self._state(exitcode):
             self._write(exitcode)
 

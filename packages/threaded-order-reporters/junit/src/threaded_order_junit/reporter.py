@@ -196,13 +196,14 @@ class JUnitReporter:
     """Writes the JUnit XML report when the run is done.
 
     Works as a plain scheduler plugin (``Scheduler(plugins=[JUnitReporter("out.xml")])``);
-    under ``mtrun`` it also records collection errors, writes a report when no run
-    happened, and writes stdout (``-``) last, after the terminal report. ``dest`` is
-    checked now, so a bad path fails before the run.
+    under ``mtrun`` it also records collection errors (and any other error that stopped
+    mtrun before its run), writes a report when no run happened, and writes stdout (``-``)
+    last, after the terminal report. ``dest`` is checked now, so a bad path fails before
+    the run. The file is replaced whole: a reader never sees half a report.
     """
 
     def __init__(self, dest: str = "junit.xml", *, config: Optional[Config] = None) -> None:
-        self.destination = Destination("junit", dest)
+        self.destination = Destination("junit", dest, config)
         self.config = config
         self.collection_errors: list[tuple[str, str]] = []
         self.run: tuple[list[TaskResult], float, float] = ([], time.time(), 0.0)

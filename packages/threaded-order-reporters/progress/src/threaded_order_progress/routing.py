@@ -13,6 +13,7 @@ thread empties at the next hook, so the console never races with the bar's redra
 
 from __future__ import annotations
 
+import codecs
 import io
 import logging
 import sys
@@ -35,13 +36,16 @@ class LineProxy(io.TextIOBase):
     """A terminal stream that hands complete lines to its ``Router``.
 
     Each thread keeps its own unfinished line, so lines written by different threads
-    never tear each other.
+    never tear each other. It stands in for ``sys.stdout`` and friends, so it keeps what
+    code expects of them: ``buffer`` (bytes, decoded and routed the same way), ``fileno``,
+    ``encoding``, ``errors`` and ``isatty``.
     """
 
     def __init__(self, router: Router, real: TextIO) -> None:
         self.router = router
         self.real = real
         self._pending: dict[int, str] = {}
+        self._buffer: Optional[BytesProxy] = None
 
     def write(self, text: str) -> int:
         if not isinstance(text, str):
@@ -60,6 +64,8 @@ class LineProxy(io.TextIOBase):
 
     def flush_pending(self) -> None:
         """Hand over every thread's unfinished line (at the end, when workers are done)."""
+        if self._buffer is not None:
+            self._buffer.flush_pending()
         for key in list(self._pending):
             text = self._pending.pop(key, "")
             if text:
@@ -75,8 +81,60 @@ class LineProxy(io.TextIOBase):
         return True
 
     @property
+    def buffer(self) -> BytesProxy:
+        if self._buffer is None:
+            self._buffer = BytesProxy(self)
+        return self._buffer
+
+    @property
     def encoding(self) -> str:  # type: ignore[override]
         return getattr(self.real, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str:  # type: ignore[override]
+        return getattr(self.real, "errors", None) or "strict"
+
+    @property
+    def name(self) -> Any:
+        return getattr(self.real, "name", "<terminal>")
+
+
+class BytesProxy(io.BufferedIOBase):
+    """``LineProxy.buffer``: bytes written here are decoded (per thread, so a character
+    split across two writes stays whole) and routed as text."""
+
+    def __init__(self, text: LineProxy) -> None:
+        self.text = text
+        self._decoders: dict[int, codecs.IncrementalDecoder] = {}
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        key = threading.get_ident()
+        decoder = self._decoders.get(key)
+        if decoder is None:
+            decoder = codecs.getincrementaldecoder(self.text.encoding)(errors="replace")
+            self._decoders[key] = decoder
+        self.text.write(decoder.decode(bytes(view)))
+        return len(view)
+
+    def flush(self) -> None:
+        """As with the text stream: a line leaves when it is complete."""
+
+    def flush_pending(self) -> None:
+        for key in list(self._decoders):
+            decoder = self._decoders.pop(key)
+            text = decoder.decode(b"", final=True)
+            if text:
+                self.text.write(text)
+
+    def isatty(self) -> bool:
+        return self.text.isatty()
+
+    def fileno(self) -> int:
+        return self.text.fileno()
+
+    def writable(self) -> bool:
+        return True
 
 
 class Router:

@@ -6,6 +6,7 @@ so an application's own structlog setup is neither read nor changed.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import IO, TYPE_CHECKING, Any, Optional
 
@@ -13,7 +14,15 @@ import structlog
 from structlog.typing import EventDict, WrappedLogger
 
 from threaded_order import CANCELLED, FAILED, PASSED, SKIPPED, TaskResult, hookimpl
-from threaded_order_cli.reporting import check_file
+from threaded_order_cli.reporting import (
+    STDOUT,
+    check_file,
+    claim,
+    discard,
+    open_beside,
+    publish,
+    replaceable,
+)
 
 from .context import TASK_NAMES
 
@@ -31,15 +40,18 @@ class _Sink:
     """The end of the processor chain: writes each rendered line and flushes it.
 
     stderr and stdout are looked up at each write, so a live display that redirects them
-    (the progress reporter) still gets our lines. A file opens on first use and closes at
-    the end of each run. After a write fails, the rest of the run's lines are dropped, so
-    the failure is reported once rather than per event.
+    (the progress reporter) still gets our lines. A file is written beside its DEST and
+    renamed over it when the run ends (``close``), so the DEST holds every line of a run or
+    none, never half of one; a later run's lines are added to it the same way. After a write
+    fails, the rest of the run's lines are dropped, so the failure is reported once rather
+    than per event.
     """
 
     def __init__(self, stream: Optional[str], path: Optional[Path]) -> None:
         self.stream = stream
         self.path = path
-        self.file: Optional[IO[str]] = None
+        self.file: Optional[IO[bytes]] = None
+        self.temp: Optional[Path] = None
         self.opened_before = False
         self.failed = False
 
@@ -49,26 +61,58 @@ class _Sink:
         try:
             if self.path is None:
                 out = getattr(sys, self.stream or "stderr")
-            else:
-                if self.file is None:
-                    mode = "a" if self.opened_before else "w"
-                    self.file = open(self.path, mode, encoding="utf-8")  # noqa: SIM115
-                    self.opened_before = True
-                out = self.file
-            out.write(message + "\n")
-            out.flush()
+                out.write(message + "\n")
+                out.flush()
+                return
+            if self.file is None:
+                self._open(self.path)
+            assert self.file is not None
+            self.file.write((message + "\n").encode("utf-8", "backslashreplace"))
+            self.file.flush()
         except OSError as exc:
             self.failed = True
-            raise OSError(f"structlog reporter: cannot write {self}: {exc.strerror or exc}") \
-                from None
+            self._discard(stale=True)
+            raise self._error(exc) from None
 
     debug = info = warning = error = critical = exception = log = msg
 
+    def _open(self, path: Path) -> None:
+        if not replaceable(path):  # /dev/null, a FIFO: nothing to rename over
+            self.file = open(path, "ab" if self.opened_before else "wb")  # noqa: SIM115
+        else:
+            self.file, self.temp = open_beside(path)
+            if self.opened_before and path.exists():  # an earlier run's lines come first
+                self.file.write(path.read_bytes())
+        self.opened_before = True
+
+    def _discard(self, stale: bool) -> None:
+        file, self.file = self.file, None
+        if file is not None:
+            with contextlib.suppress(OSError):
+                file.close()
+        temp, self.temp = self.temp, None
+        if temp is not None:
+            discard(temp, self.path if stale else None)
+
     def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
+        """Put the run's lines in place; a failure is one line, raised once."""
+        file, temp = self.file, self.temp
+        try:
+            if file is not None:
+                file.close()
+                if temp is not None and self.path is not None:
+                    publish(temp, self.path)
+                    self.temp = None
+        except OSError as exc:
+            self._discard(stale=True)
+            raise self._error(exc) from None
+        finally:
             self.file = None
-        self.failed = False
+            self._discard(stale=False)
+            self.failed = False
+
+    def _error(self, exc: OSError) -> OSError:
+        return OSError(f"structlog reporter: cannot write {str(self)!r}: {exc.strerror or exc}")
 
     def __str__(self) -> str:
         return str(self.path) if self.path is not None else (self.stream or "stderr")
@@ -113,10 +157,12 @@ class StructlogReporter:
 
     def __init__(self, dest: Optional[str] = None, *, config: Optional[Config] = None) -> None:
         self.config = config
-        if dest is None or dest == "-":
-            self.sink = _Sink("stdout" if dest == "-" else "stderr", None)
+        if dest is None or dest == STDOUT:
+            if dest == STDOUT:
+                claim("structlog", STDOUT, config)
+            self.sink = _Sink("stdout" if dest == STDOUT else "stderr", None)
         else:
-            self.sink = _Sink(None, check_file("structlog", dest))
+            self.sink = _Sink(None, check_file("structlog", dest, config))
         self.logger = make_logger(self.sink)
         self.names: dict[Any, str] = {}
         self.terminal: Any = None
@@ -187,9 +233,9 @@ class StructlogReporter:
                 if TASK_NAMES.get(func) == name:
                     del TASK_NAMES[func]
             self.names = {}
-            self.sink.close()
             if self.terminal is not None:
                 self.terminal.show_progress, self.terminal = True, None
+            self.sink.close()
 
     @hookimpl(optionalhook=True)
     def threaded_order_cli_collection_error(self, path: str, message: str) -> None:
