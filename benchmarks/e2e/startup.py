@@ -58,7 +58,7 @@ def importtime(args: list[str], cwd: Optional[Path] = None, runs: int = 5,
 _WATCHED = {"click", "pluggy", "threaded_order", "threaded_order_cli", "asyncio",
             "importlib.metadata", "importlib.util", "rich", "structlog", "json", "logging",
             "inspect", "platform", "multiprocessing", "concurrent.futures", "pickle",
-            "threaded_order.remote", "threaded_order_cli.executors", "dask",
+            "threaded_order._remote", "threaded_order_cli.executors", "dask",
             "threaded_order_json", "threaded_order_junit", "threaded_order_structlog",
             "threaded_order_progress", "hello_plugin", "_distutils_hack"}
 

@@ -121,7 +121,7 @@ NEVER_AT_START = ("rich", "structlog", "dask", "distributed", "matplotlib", "num
                   "importlib.metadata", "importlib_metadata", "threaded_order_json.reporter",
                   "threaded_order_junit.reporter", "threaded_order_structlog.reporter",
                   "threaded_order_progress.reporter", "threaded_order_dask.executor",
-                  "asyncio", "multiprocessing", "threaded_order.remote")
+                  "asyncio", "multiprocessing", "threaded_order._remote")
 _MODULES_AFTER = (
     "import contextlib, io, json, sys\n"
     "from threaded_order_cli.main import run\n"

@@ -8,8 +8,8 @@ import inspect
 import pytest
 
 from threaded_order import Scheduler, Task
+from threaded_order._policies import for_tasks, is_async
 from threaded_order.graph import DAGraph, normalize_after
-from threaded_order.policies import for_tasks, is_async
 from threaded_order.results import PASSED, TaskResult
 
 from ._support import noop

@@ -77,7 +77,7 @@ def test_ctrl_c_storms_never_hang_start_and_lose_no_task(tmp_path):
 
 END_SCRIPT = """
 import json, signal
-from threaded_order import Scheduler, engine
+from threaded_order import Scheduler, _engine as engine
 
 real = engine.Run.events_until_end
 

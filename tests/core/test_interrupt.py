@@ -296,7 +296,7 @@ def test_a_task_cancelled_by_the_second_interrupt_stores_no_late_result(on_warni
 
 def test_ctrl_c_while_workers_start_is_handled_not_raised(monkeypatch):
     """A Ctrl-C that lands while the workers are being started still gives a summary."""
-    from threaded_order import engine
+    from threaded_order import _engine as engine
 
     real_start = engine.Run.start_workers
 

@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from threaded_order import Scheduler
-from threaded_order.remote import NotPicklableError
+from threaded_order._remote import NotPicklableError
 
 from . import tasks
 
@@ -151,3 +151,25 @@ def test_a_crashed_pool_process_fails_its_task_and_the_run_goes_on(tmp_path):
 def test_executor_must_be_an_executor():
     with pytest.raises(ValueError, match=r"executor must be a concurrent\.futures\.Executor"):
         Scheduler(executor="processes")  # type: ignore[arg-type]
+
+
+def test_each_scheduler_ships_its_own_modules(pool, tmp_path):
+    """Shipping is a Scheduler parameter, not a process-wide list: a second scheduler in the
+    same process does not send (or lose) the first one's modules."""
+    import importlib.util
+
+    source = tmp_path / "shipped_only.py"
+    source.write_text("def value():\n    return 'from shipped source'\n")
+    spec = importlib.util.spec_from_file_location("shipped_only_xyz", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    # Its folder is not on the workers' path: they can only have it from the shipment.
+
+    shipping = Scheduler(workers=1, executor=pool, ship_modules=[module])
+    shipping.register(module.value, "value")
+    plain = Scheduler(workers=1, executor=pool)
+    plain.register(tasks.pid, "pid")
+    assert plain.start()["passed"] == ["pid"]
+    summary = shipping.start()
+    assert summary["passed"] == ["value"], summary["failures"]
+    assert shipping.state["results"]["value"] == "from shipped source"

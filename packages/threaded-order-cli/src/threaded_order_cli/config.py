@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-from threaded_order import PluginManager
+from threaded_order import ExitCode, PluginManager
 
-EXIT_OK = 0
-EXIT_TESTS_FAILED = 1
-EXIT_INTERRUPTED = 2
-EXIT_INTERNAL_ERROR = 3
-EXIT_USAGE_ERROR = 4
-EXIT_NO_TESTS = 5
+EXIT_OK = ExitCode.OK
+EXIT_TESTS_FAILED = ExitCode.TESTS_FAILED
+EXIT_INTERRUPTED = ExitCode.INTERRUPTED
+EXIT_INTERNAL_ERROR = ExitCode.INTERNAL_ERROR
+EXIT_USAGE_ERROR = ExitCode.USAGE_ERROR
+EXIT_NO_TESTS = ExitCode.NO_TESTS_COLLECTED
 
 
 class UsageError(Exception):

@@ -84,12 +84,12 @@ def describe(name: str, executor: Optional[Executor]) -> Optional[str]:
     return f"executor: {getattr(executor, 'description', None) or name}"
 
 
-def ship(modules: list[ModuleType]) -> None:
-    """Send the test modules, and the modules they loaded from their folders, as source to
-    the workers, which cannot import them by the names mtrun gave them."""
-    from threaded_order.remote import clear_shipped, ship_module
+def to_ship(modules: list[ModuleType]) -> list[ModuleType]:
+    """The test modules, and the modules they loaded from their folders: their source goes
+    to the workers, which cannot import them by the names mtrun gave them."""
+    from threaded_order._remote import module_source
 
-    clear_shipped()
+    shipped = []
     folders = {Path(m.__file__).resolve().parent for m in modules if m.__file__}
     for module in list(sys.modules.values()):
         filename = getattr(module, "__file__", None)
@@ -102,6 +102,8 @@ def ship(modules: list[ModuleType]) -> None:
             continue  # installed: the workers import it by name
         if module in modules or any(f == path.parent or f in path.parents for f in folders):
             try:
-                ship_module(module)
+                module_source(module)
             except (OSError, UnicodeDecodeError, ValueError):
-                pass  # no readable source: the workers may still import it by name
+                continue  # no readable source: the workers may still import it by name
+            shipped.append(module)
+    return shipped

@@ -85,7 +85,7 @@ def run(argv: list[str], *, _final: bool = False) -> int:
         verbose = "--verbose" in argv
         life.exit_code = settled(life, lambda: _run(argv, life),
                                   lambda exc: report(outcome(exc, verbose)))
-        return life.exit_code
+        return int(life.exit_code)
 
 
 def _plugin_manager(argv: list[str]) -> PluginManager:
@@ -284,7 +284,7 @@ def _collect_and_run(config: Config, targets: list[str], terminal: TerminalRepor
                      if deselected else ""))
     terminal.header(header)
     if config.executor is not None:
-        executors.ship(collected.modules)
+        scheduler.ship_modules = executors.to_ship(collected.modules)
     life.begin_run(scheduler)
     try:
         summary = scheduler.start()

@@ -27,8 +27,8 @@ from multiprocessing.connection import Connection
 from queue import Empty, SimpleQueue
 from typing import Any, Callable, Optional
 
+from threaded_order._remote_call import die_with, quiet_signals, run_task, serve_calls
 from threaded_order._text import safe_str, type_name
-from threaded_order.remote_call import die_with, quiet_signals, run_task, serve_calls
 
 from .executors import PROCESSES
 

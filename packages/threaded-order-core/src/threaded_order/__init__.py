@@ -20,7 +20,7 @@ from .plugins import (
     installed_plugins,
     load_entrypoint_plugins,
 )
-from .results import CANCELLED, FAILED, PASSED, SKIPPED, TaskResult, exit_status
+from .results import CANCELLED, FAILED, PASSED, SKIPPED, ExitCode, TaskResult, exit_status
 from .scheduler import Scheduler, default_workers
 from .thread_logging import ThreadProxyLogger, configure_logging
 
@@ -34,6 +34,7 @@ __all__ = [
     "SKIPPED",
     "CycleError",
     "DAGraph",
+    "ExitCode",
     "NotPicklableError",
     "PluginManager",
     "PluginWarning",

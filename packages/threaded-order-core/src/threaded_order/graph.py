@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Callable, NamedTuple, Optional
 
+from ._policies import is_async
 from ._text import check_seconds
-from .policies import is_async
 
 
 class TaskGraphError(ValueError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from enum import IntEnum
 from typing import Any, Optional
 
 PASSED = "passed"
@@ -123,11 +124,22 @@ class TaskResult:
         return f"TaskResult({self.name!r}, {self.status!r}, duration={self.duration:.6f})"
 
 
-def exit_status(summary: dict[str, Any]) -> int:
+class ExitCode(IntEnum):
+    """Exit codes, as pytest's: the library's ``exit_status`` and mtrun share them."""
+
+    OK = 0
+    TESTS_FAILED = 1
+    INTERRUPTED = 2
+    INTERNAL_ERROR = 3
+    USAGE_ERROR = 4
+    NO_TESTS_COLLECTED = 5
+
+
+def exit_status(summary: dict[str, Any]) -> ExitCode:
     """pytest's codes for a finished run: 2 interrupted, 1 some failed, 0 otherwise."""
     if summary.get("interrupted"):
-        return 2
-    return 1 if summary.get("failed") else 0
+        return ExitCode.INTERRUPTED
+    return ExitCode.TESTS_FAILED if summary.get("failed") else ExitCode.OK
 
 
 def summary_text(passed: int, failed: int, skipped: int, duration: float) -> str:

@@ -9,12 +9,13 @@ import os
 import threading
 import time
 from collections.abc import Iterable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
+from ._capture import Capture
+from ._engine import _END, Run
 from ._signals import SigintRelay
 from ._text import check_seconds
-from .capture import Capture
-from .engine import _END, Run
 from .graph import DAGraph, Task, normalize_after
 from .hookspecs import hookimpl
 from .plugins import PluginManager, create_plugin_manager, hook_impls, notify
@@ -99,6 +100,7 @@ class Scheduler:
         retries: int = 0,
         timeout: Optional[float] = None,
         executor: Optional[Executor] = None,
+        ship_modules: Iterable[ModuleType] = (),
     ) -> None:
         if workers is None:
             workers = self.max_workers
@@ -116,6 +118,9 @@ class Scheduler:
         if executor is not None and not callable(getattr(executor, "submit", None)):
             raise ValueError(f"executor must be a concurrent.futures.Executor, got {executor!r}")
         self.executor = executor  # None: bodies run on the worker threads themselves
+        # Modules whose source goes with every task to an executor's workers, which cannot
+        # import them by name (mtrun's test files); see _remote.module_source.
+        self.ship_modules: list[ModuleType] = list(ship_modules)
         self.workers = workers
         self.limits = dict(limits or {})
         self.retries = retries
@@ -260,9 +265,10 @@ class Scheduler:
         emit = bool(impls["task_start"] or impls["task_run"] or impls["task_done"])
         remote = None
         if self.executor is not None and compiled.tasks:
-            from .remote import Remote  # checks that tasks and state pickle, before the run
+            from ._remote import Remote  # checks that tasks and state pickle, before the run
 
-            remote = Remote(self.executor, compiled, self.state, self.capture)
+            remote = Remote(self.executor, compiled, self.state, self.capture,
+                            self.ship_modules)
         run = Run(
             compiled, self.workers, self.state, self.store_results, self.skip_dependents,
             self.max_failures, emit, self.capture, self.limits, self.retries, self.timeout,

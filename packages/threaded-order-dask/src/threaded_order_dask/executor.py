@@ -33,7 +33,7 @@ import dask
 from distributed import Client, KilledWorker, LocalCluster
 from distributed.cfexecutor import ClientExecutor
 
-from threaded_order.remote_call import announce_start, run_task
+from threaded_order._remote_call import announce_start, run_task
 
 from ._signals import SignalsHeld
 

@@ -42,7 +42,7 @@ from operator import attrgetter
 from queue import SimpleQueue
 from typing import Any, Callable, Optional
 
-from . import _fork, capture, policies
+from . import _capture, _fork, _policies
 from ._groups import GroupSlots
 from ._mutex import Mutex
 from ._text import safe_format_exception, safe_str, type_name
@@ -104,7 +104,7 @@ class Run:
         self.spawned = threading.Condition(self.lock)
         self.stop_reason: Optional[str] = None
         self.finished = False
-        self.policies = policies.for_tasks(compiled.tasks, compiled.is_async, default_retries,
+        self.policies = _policies.for_tasks(compiled.tasks, compiled.is_async, default_retries,
                                            default_timeout)
         self.groups: Optional[GroupSlots] = None
         if any(map(_GROUP, self.tasks)):  # groups are non-empty strings or None
@@ -112,7 +112,7 @@ class Run:
         self.clock0 = time.perf_counter()
         self.wall0 = time.time()
         if remote is not None:
-            # Task bodies go to an executor (remote.py): the workers become dispatchers. Set
+            # Task bodies go to an executor (_remote.py): the workers become dispatchers. Set
             # per instance, so a run without an executor pays not even a branch per task.
             self._execute = remote.attach(self)  # type: ignore[method-assign]
 
@@ -154,7 +154,7 @@ class Run:
             self._work_loop(thread_name)
         finally:
             if self.policies is not None:
-                policies.close_loop()
+                _policies.close_loop()
 
     def _work_loop(self, thread_name: str) -> None:
         ready, initial, running = self.ready, self.initial, self.running
@@ -208,7 +208,7 @@ class Run:
     def _execute(self, index: int, thread_name: str) -> TaskResult:
         task = self.tasks[index]
         policy = self.policies[index] if self.policies is not None else None
-        buffers = capture.begin() if self.capture else None
+        buffers = _capture.begin() if self.capture else None
         start = time.perf_counter()
         if policy is None:
             attempts, failed_attempts = 1, None
@@ -219,7 +219,7 @@ class Run:
                 error = exc
         else:
             args = (self.state,) if task.with_state else ()
-            value, error, attempts, failed_attempts = policies.run(
+            value, error, attempts, failed_attempts = _policies.run(
                 task.name, task.func, args, policy, thread_name,
                 functools.partial(self.body_abandoned, index))
         stop = time.perf_counter()
@@ -239,7 +239,7 @@ class Run:
                 FAILED,
                 error_type=type_name(error),
                 error=safe_str(error),
-                traceback=policies.format_exception(error),
+                traceback=_policies.format_exception(error),
             )
             result.thread = thread_name
             result.start = self.wall0 + (start - self.clock0)
@@ -250,7 +250,7 @@ class Run:
         if failed_attempts:
             result.failed_attempts = failed_attempts
         if buffers is not None:
-            capture.end()
+            _capture.end()
             result.stdout = buffers.stdout.getvalue()
             result.stderr = buffers.stderr.getvalue()
             result.log = buffers.log.getvalue()

@@ -31,7 +31,7 @@ import traceback
 from types import ModuleType
 from typing import Any, Callable, Optional
 
-from . import capture, policies
+from . import _capture, _policies
 from ._text import safe_format_exception, safe_str, type_name
 
 PROTOCOL = pickle.HIGHEST_PROTOCOL
@@ -67,7 +67,7 @@ def dumps_value(value: Any) -> bytes:
 def describe(exc: BaseException) -> Error:
     """An exception as text, whatever its ``__str__`` does."""
     try:
-        text = policies.format_exception(exc)
+        text = _policies.format_exception(exc)
     except BaseException:  # a hostile exception: the safe fallback below
         text = safe_format_exception(exc, exc.__traceback__)
     return type_name(exc), safe_str(exc), text
@@ -146,8 +146,8 @@ def _install_capture() -> None:
     """Route this process's stdout, stderr and logging per thread, once and for good (a
     forked child may have inherited the routing already)."""
     with _lock:
-        if not isinstance(sys.stdout, capture._RoutingStream):
-            capture.Capture().__enter__()
+        if not isinstance(sys.stdout, _capture._RoutingStream):
+            _capture.Capture().__enter__()
 
 
 def run_task(name: str, func_blob: bytes, shipment: Optional[Shipment],
@@ -178,7 +178,7 @@ def _run_task(name: str, func_blob: bytes, shipment: Optional[Shipment],
     buffers = None
     if capture_output:
         _install_capture()
-        buffers = capture.begin()
+        buffers = _capture.begin()
     value: Optional[bytes] = None
     error: Optional[Error] = None
     running: Optional[int] = None
@@ -210,7 +210,7 @@ def _run_task(name: str, func_blob: bytes, shipment: Optional[Shipment],
         error = describe(exc)
     finally:
         if buffers is not None:
-            capture.end()
+            _capture.end()
     if buffers is None:
         return (value, error, *NO_OUTPUT, running)
     return (value, error, buffers.stdout.getvalue(), buffers.stderr.getvalue(),
@@ -228,7 +228,7 @@ def _call(name: str, func: Any, args: tuple[Any, ...], is_async: bool,
         else:
             coroutine = func(*args)
             if timeout is not None:
-                coroutine = policies._bounded(name, coroutine, timeout)
+                coroutine = _policies._bounded(name, coroutine, timeout)
             returned = asyncio.run(coroutine)
     except BaseException:
         if os.getpid() != pid:
@@ -240,7 +240,7 @@ def _call(name: str, func: Any, args: tuple[Any, ...], is_async: bool,
 
 
 def _watched(name: str, func: Any, args: tuple[Any, ...], is_async: bool, timeout: float,
-             buffers: Optional[capture.TaskBuffers]) -> Any:
+             buffers: Optional[_capture.TaskBuffers]) -> Any:
     """The body on a helper thread, waited for at most ``timeout`` (an async body gets a
     little longer to be cancelled where it awaits): its value, what it raised, or
     ``_StillRunning`` when time ran out."""
@@ -248,7 +248,7 @@ def _watched(name: str, func: Any, args: tuple[Any, ...], is_async: bool, timeou
     finished = threading.Event()
 
     def body() -> None:
-        capture.adopt(buffers)
+        _capture.adopt(buffers)
         try:
             box["value"] = _call(name, func, args, is_async, timeout)
         except BaseException as exc:  # handed to the waiting thread

@@ -30,14 +30,13 @@ import hashlib
 import pickle
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import BrokenExecutor, CancelledError, Executor, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from types import ModuleType
 from typing import Any, Callable, Optional
 
-from ._text import safe_repr, safe_str, type_name
-from .graph import Compiled, NotPicklableError
-from .remote_call import (
+from ._remote_call import (
     PROTOCOL,
     Error,
     Reply,
@@ -50,17 +49,19 @@ from .remote_call import (
     ping,
     run_task,
 )
+from ._text import safe_repr, safe_str, type_name
+from .graph import Compiled, NotPicklableError
 from .results import FAILED, PASSED, TaskResult
 
-_shipped: dict[str, tuple[str, str, str, bool, str]] = {}
 # How long to wait for an executor that said it ends a timed-out body to have done so.
 END_BODY_WAIT = 60.0
 
 
-def ship_module(module: ModuleType) -> None:
-    """Send ``module``'s source along with every task, for workers that cannot import it by
-    name (mtrun does this for the test files it collects). Workers load it from that source,
-    under its own name and file name, once per process."""
+def module_source(module: ModuleType) -> tuple[str, str, str, bool, str]:
+    """What travels with every task for ``Scheduler(ship_modules=[module])``: the source of
+    a module that the workers cannot import by name (mtrun's test files). Workers load it
+    under its own name and file name, once per process. ``ValueError`` or ``OSError`` when
+    it has no readable source."""
     filename = getattr(module, "__file__", None)
     if not filename:
         raise ValueError(f"module {module.__name__!r} has no source file to ship")
@@ -73,16 +74,7 @@ def ship_module(module: ModuleType) -> None:
             source = f.read()
     digest = hashlib.sha1(source.encode("utf-8")).hexdigest()
     is_package = hasattr(module, "__path__")
-    _shipped[module.__name__] = (module.__name__, filename, source, is_package, digest)
-
-
-def shipped_modules() -> list[str]:
-    return sorted(_shipped)
-
-
-def clear_shipped() -> None:
-    """Ship nothing any more (mtrun starts each run from a clean list)."""
-    _shipped.clear()
+    return (module.__name__, filename, source, is_package, digest)
 
 
 def dumps_task(name: str, func: Callable[..., Any], main_by_value: bool = True) -> bytes:
@@ -117,7 +109,7 @@ class Remote:
     """Sends a run's task bodies to an executor; one per ``start()``."""
 
     def __init__(self, executor: Executor, compiled: Compiled, state: dict[str, Any],
-                 capture_output: bool) -> None:
+                 capture_output: bool, ship_modules: Sequence[ModuleType] = ()) -> None:
         self.executor = executor
         self.replacements: list[Executor] = []
         # id of a pool ended to stop a timed-out body -> (that pool, that task's name)
@@ -126,7 +118,8 @@ class Remote:
         self.is_async = compiled.is_async
         by_value = not isinstance(executor, ProcessPoolExecutor)
         self.funcs = [dumps_task(t.name, t.func, by_value) for t in compiled.tasks]
-        self.shipment: Optional[Shipment] = tuple(_shipped[n] for n in sorted(_shipped)) or None
+        shipped = {m.__name__: module_source(m) for m in ship_modules}
+        self.shipment: Optional[Shipment] = tuple(shipped[n] for n in sorted(shipped)) or None
         self.state = state
         self.state_blobs: Optional[dict[str, bytes]] = None
         self.cache: dict[str, tuple[Any, bytes]] = {}  # result name -> (value, its pickle)

@@ -30,7 +30,7 @@ from operator import attrgetter
 from types import FunctionType
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
 
-from . import _fork, capture
+from . import _capture, _fork
 from ._text import safe_format_exception, safe_str, type_name
 
 if TYPE_CHECKING:  # asyncio costs mtrun ~40 ms at start-up: only async tasks import it
@@ -159,10 +159,10 @@ def _call_with_timeout(name: str, func: Any, args: tuple[Any, ...], timeout: flo
     box: dict[str, Any] = {}
     finished = threading.Event()
     lock = threading.Lock()  # between the body ending and the waiter giving up on it
-    buffers = capture.current()
+    buffers = _capture.current()
 
     def body() -> None:
-        capture.adopt(buffers)
+        _capture.adopt(buffers)
         ok = False
         try:
             box["value"] = func(*args)
