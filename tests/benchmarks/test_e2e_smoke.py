@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from threaded_order_cli.testing import TIMEOUT
+
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # the benchmarks package lives at the repo root, uninstalled
     sys.path.insert(0, str(ROOT))
@@ -66,20 +68,20 @@ def test_generated_files_carry_the_same_edges() -> None:
 def test_mtrun_runs_every_task_in_dependency_order(suites: dict, name: str) -> None:
     written = suites[name]
     _log(written, "mtrun", fresh=True)
-    _check_all_passed(run_once(MTRUN, written, timeout=60), written.expected)
+    _check_all_passed(run_once(MTRUN, written, timeout=TIMEOUT), written.expected)
     assert order_violations(_log(written, "mtrun"), written.suite) == []
 
 
 def test_pytest_runs_the_trivial_suite(suites: dict) -> None:
     written = suites["trivial"]
-    _check_all_passed(run_once(PYTEST, written, timeout=60), written.expected)
+    _check_all_passed(run_once(PYTEST, written, timeout=TIMEOUT), written.expected)
 
 
 def test_pytest_dependency_runs_the_chains_in_order(suites: dict) -> None:
     pytest.importorskip("pytest_dependency")
     written = suites["chains"]
     _log(written, "pytest", fresh=True)
-    _check_all_passed(run_once(PYTEST, written, timeout=60), written.expected)
+    _check_all_passed(run_once(PYTEST, written, timeout=TIMEOUT), written.expected)
     assert order_violations(_log(written, "pytest"), written.suite) == []
 
 
@@ -87,7 +89,7 @@ def test_xdist_counts_are_read_and_wrong_skips_reported(suites: dict) -> None:
     pytest.importorskip("xdist")
     pytest.importorskip("pytest_dependency")
     written = suites["chains"]
-    outcome = run_once(Runner("xdist -n 2", "pytest", ("-n", "2")), written, timeout=60)
+    outcome = run_once(Runner("xdist -n 2", "pytest", ("-n", "2")), written, timeout=TIMEOUT)
     assert outcome.returncode == 0, outcome.tail
     counts = outcome.counts
     assert counts is not None, outcome.tail
@@ -140,7 +142,7 @@ def test_mtrun_start_up_imports_nothing_heavy(suites: dict, args: list[str]) -> 
 
     proc = subprocess.run([sys.executable, "-c", _MODULES_AFTER, *args], capture_output=True,
                           text=True, cwd=suites["trivial"].mtrun_dir, env=clean_env(),
-                          timeout=60, check=False)
+                          timeout=TIMEOUT, check=False)
     assert proc.returncode == 0, proc.stderr
     code, modules = json.loads(proc.stdout.splitlines()[-1])
     assert code == 0

@@ -1,25 +1,20 @@
-"""Helpers shared by the CLI tests: every run is a real ``mtrun`` subprocess."""
+"""Helpers shared by the CLI tests: every run is a real ``mtrun`` subprocess, started by
+``threaded_order_cli.testing`` (which has TIMEOUT and ANSI too)."""
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 import textwrap
 from pathlib import Path
 from typing import Optional, Union
 
-from threaded_order_cli.testing import RunResult, run_mtrun
+from threaded_order_cli.testing import ANSI, TIMEOUT, RunResult, parse_outcomes, run_mtrun
 
-# Every wait on a subprocess uses this, so a bug fails the test instead of hanging it.
-TIMEOUT = 30
+__all__ = ["ANSI", "QUIET", "TIMEOUT", "assert_error", "counts", "mtrun", "section", "write"]
 
 # Installed plugins (other teams' reporters, work in progress) must not disturb assertions;
 # the tests about autoloading turn it back on. COLUMNS pins the width of rules and --log lines.
 QUIET = {"THREADED_ORDER_DISABLE_PLUGIN_AUTOLOAD": "1", "COLUMNS": "80"}
-
-SUMMARY = re.compile(r"^==== (\d+) passed, (\d+) failed, (\d+) skipped in \d+\.\d\ds ====$", re.M)
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def write(folder: Path, name: str, source: str) -> Path:
@@ -31,26 +26,19 @@ def write(folder: Path, name: str, source: str) -> Path:
 
 
 def mtrun(*args: Union[str, Path], cwd: Path, env: Optional[dict[str, str]] = None,
-          autoload: bool = False, pythonpath: Optional[Path] = None) -> RunResult:
-    """Run ``python -m threaded_order_cli`` in ``cwd``; installed plugins stay off unless
-    ``autoload``; ``pythonpath`` is put first on PYTHONPATH (for ``-p module`` plugins)."""
-    full = {**QUIET, **(env or {})}
-    if autoload:
-        full["THREADED_ORDER_DISABLE_PLUGIN_AUTOLOAD"] = ""
-    if pythonpath is not None:
-        full["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(pythonpath), os.environ.get("PYTHONPATH", "")) if p)
-    return run_mtrun(*args, cwd=cwd, env=full, timeout=TIMEOUT)
+          autoload: bool = False, pythonpath: Union[Path, tuple[Path, ...]] = (),
+          script: bool = False) -> RunResult:
+    """``run_mtrun`` in ``cwd`` with QUIET: installed plugins stay off unless ``autoload``."""
+    return run_mtrun(*args, cwd=cwd, env={**QUIET, **(env or {})}, autoload=autoload,
+                     pythonpath=pythonpath, script=script)
 
 
 def counts(result: Union[RunResult, str]) -> tuple[int, int, int]:
     """(passed, failed, skipped) from the summary line, which must be stdout's last line."""
     stdout = result if isinstance(result, str) else result.stdout
-    last = stdout.rstrip("\n").splitlines()[-1] if stdout.strip() else ""
-    match = SUMMARY.match(ANSI.sub("", last))
-    assert match, f"no summary line at the end:\n{stdout}\n{getattr(result, 'stderr', '')}"
-    passed, failed, skipped = (int(g) for g in match.groups())
-    return passed, failed, skipped
+    found = parse_outcomes(stdout, final=True)
+    assert found, f"no summary line at the end:\n{stdout}\n{getattr(result, 'stderr', '')}"
+    return found["passed"], found["failed"], found["skipped"]
 
 
 def assert_error(result: RunResult, code: int, *fragments: Union[str, re.Pattern]) -> str:
@@ -77,5 +65,3 @@ def section(stdout: str, title: str) -> str:
                 if re.fullmatch(r"(_+|=+) .+ (_+|=+)", lines[i])), len(lines))
     return "\n".join(lines[start + 1:end])
 
-
-MTRUN_SCRIPT = Path(sys.executable).with_name("mtrun")

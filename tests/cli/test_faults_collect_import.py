@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import os
 import re
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,7 +19,7 @@ import pytest
 
 from threaded_order_cli.testing import RunResult
 
-from ._support import MTRUN_SCRIPT, QUIET, TIMEOUT, assert_error, counts, mtrun, write
+from ._support import assert_error, counts, mtrun, write
 
 # Writes a marker when it runs: a run that must run nothing never creates it.
 OK = """
@@ -165,10 +163,7 @@ HOSTILE_OBJECT = """
 def _script(*args: str, cwd: Path) -> RunResult:
     """The ``mtrun`` script, which (unlike ``python -m``) does not put the current folder
     first on sys.path, where Python itself would import a logging.py before mtrun starts."""
-    done = subprocess.run([str(MTRUN_SCRIPT), *args], cwd=cwd, env={**os.environ, **QUIET},
-                          capture_output=True, text=True, timeout=TIMEOUT,
-                          stdin=subprocess.DEVNULL)
-    return RunResult(done.returncode, done.stdout, done.stderr)
+    return mtrun(*args, cwd=cwd, script=True)
 
 
 @pytest.fixture(scope="module")

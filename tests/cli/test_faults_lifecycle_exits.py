@@ -54,36 +54,22 @@ def test_sys_exit_while_importing_a_p_plugin_is_a_one_line_error(tmp_path: Path)
     assert_error(result, 4, "-p leaving: cannot load plugin: sys.exit(0) was called")
 
 
-def test_sys_exit_while_making_a_reporter_is_a_one_line_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["reporter", "executor"])
+def test_sys_exit_while_making_a_reporter_or_executor_is_a_one_line_error(
+        tmp_path: Path, kind: str) -> None:
     write(tmp_path, "test_one.py", ONE_TASK)
-    write(tmp_path, "plugins/odd_reporter.py", """
+    write(tmp_path, f"plugins/odd_{kind}.py", f"""
         import sys
 
-        def threaded_order_cli_reporters():
-            return {"odd": "exits when made"}
+        def threaded_order_cli_{kind}s():
+            return {{"odd": "exits when made"}}
 
-        def threaded_order_cli_make_reporter(name):
+        def threaded_order_cli_make_{kind}(name):
             sys.exit(7)
     """)
-    result = mtrun("test_one.py", "-p", "odd_reporter", "--reporter", "odd", cwd=tmp_path,
+    result = mtrun("test_one.py", "-p", f"odd_{kind}", f"--{kind}", "odd", cwd=tmp_path,
                    pythonpath=tmp_path / "plugins")
-    assert_error(result, 4, "--reporter odd: could not start: sys.exit(7) was called")
-
-
-def test_sys_exit_while_making_an_executor_is_a_one_line_error(tmp_path: Path) -> None:
-    write(tmp_path, "test_one.py", ONE_TASK)
-    write(tmp_path, "plugins/odd_executor.py", """
-        import sys
-
-        def threaded_order_cli_executors():
-            return {"odd": "exits when made"}
-
-        def threaded_order_cli_make_executor(name):
-            sys.exit(7)
-    """)
-    result = mtrun("test_one.py", "-p", "odd_executor", "--executor", "odd", cwd=tmp_path,
-                   pythonpath=tmp_path / "plugins")
-    assert_error(result, 4, "--executor odd: could not start: sys.exit(7) was called")
+    assert_error(result, 4, f"--{kind} odd: could not start: sys.exit(7) was called")
 
 
 def test_a_hook_raising_system_exit_does_not_end_mtrun_with_its_code(tmp_path: Path) -> None:

@@ -7,21 +7,19 @@ writes a marker line to stderr and blocks reading stdin until the test writes a 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-import queue
 import signal
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable
 
 import pytest
 import xmlschema
 
-from threaded_order_cli.testing import run_mtrun
+from threaded_order_cli.testing import MtrunProcess, run_mtrun
 
 from ._support import QUIET, TIMEOUT, counts, write
 
@@ -88,78 +86,11 @@ BLOCKING_HOOK = """
 """
 
 
-def _child_setup(ignore: tuple[int, ...]) -> Any:
-    def setup() -> None:  # pragma: no cover - runs in the child
-        # A background job inherits SIGINT ignored, and Python keeps it so: reset it.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        for signum in ignore:
-            signal.signal(signum, signal.SIG_IGN)
-    return setup
-
-
-class Mtrun:
-    """An mtrun subprocess with stdin to release it and stderr read line by line."""
-
-    def __init__(self, cwd: Path, *args: str, ignore: tuple[int, ...] = ()) -> None:
-        env = {**os.environ, **QUIET,
-               "PYTHONPATH": os.pathsep.join(p for p in (str(cwd / "plugins"),
-                                                         os.environ.get("PYTHONPATH", "")) if p)}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "threaded_order_cli", *args], cwd=cwd, env=env, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            preexec_fn=_child_setup(ignore),
-        )
-        self.err_lines: queue.Queue[Optional[str]] = queue.Queue()
-        self.err: list[str] = []
-        self.out: list[str] = []
-        self.pumps = [threading.Thread(target=self._pump_err, daemon=True),
-                      threading.Thread(target=self._pump_out, daemon=True)]
-        for pump in self.pumps:
-            pump.start()
-
-    def _pump_err(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.err_lines.put(line)
-        self.err_lines.put(None)
-
-    def _pump_out(self) -> None:
-        assert self.proc.stdout is not None
-        self.out.extend(self.proc.stdout)
-
-    def wait_for(self, marker: str) -> None:
-        while True:
-            try:
-                line = self.err_lines.get(timeout=TIMEOUT)
-            except queue.Empty:
-                pytest.fail(f"no {marker!r} within {TIMEOUT}s; stderr so far: {self.err}")
-            if line is None:
-                pytest.fail(f"stderr closed before {marker!r}: {self.err} {self.out}")
-            self.err.append(line)
-            if line.strip() == marker:
-                return
-
-    def release(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("go on\n")
-        self.proc.stdin.flush()
-
-    def finish(self) -> tuple[int, str, str]:
-        try:
-            code = self.proc.wait(timeout=TIMEOUT)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-        for pump in self.pumps:
-            pump.join(TIMEOUT)
-        while not self.err_lines.empty():
-            line = self.err_lines.get()
-            if line is not None:
-                self.err.append(line)
-        return code, "".join(self.out), "".join(self.err)
+@pytest.fixture
+def start(spawn: Callable[..., MtrunProcess], tmp_path: Path) -> Callable[..., MtrunProcess]:
+    """mtrun in tmp_path, its plugins/ importable; a line on its stdin releases a blocked
+    task, module or hook."""
+    return functools.partial(spawn, cwd=tmp_path, env=QUIET, pythonpath=tmp_path / "plugins")
 
 
 def reports(folder: Path) -> tuple[Any, dict[str, Any]]:
@@ -175,9 +106,9 @@ def reports(folder: Path) -> tuple[Any, dict[str, Any]]:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
 def test_sigterm_during_the_run_cancels_running_tasks_and_writes_every_report(
-        tmp_path: Path, signum: int) -> None:
+        tmp_path: Path, signum: int, start: Callable[..., MtrunProcess]) -> None:
     write(tmp_path, "test_block.py", BLOCKING_TASK)
-    run = Mtrun(tmp_path, "test_block.py", *REPORTS)
+    run = start("test_block.py", *REPORTS)
     run.wait_for("MARK test_block")
     run.proc.send_signal(signum)  # nothing is written to stdin: the task never ends by itself
     code, out, err = run.finish()
@@ -193,9 +124,10 @@ def test_sigterm_during_the_run_cancels_running_tasks_and_writes_every_report(
     assert document["summary"]["total"] == 3 and document["summary"]["cancelled"] == 1
 
 
-def test_sigterm_before_the_run_is_one_line_and_the_reports_say_so(tmp_path: Path) -> None:
+def test_sigterm_before_the_run_is_one_line_and_the_reports_say_so(
+        tmp_path: Path, start: Callable[..., MtrunProcess]) -> None:
     write(tmp_path, "test_import.py", BLOCKING_IMPORT)
-    run = Mtrun(tmp_path, "test_import.py", *REPORTS)
+    run = start("test_import.py", *REPORTS)
     run.wait_for("MARK import")
     run.proc.send_signal(signal.SIGTERM)
     code, out, err = run.finish()
@@ -213,15 +145,15 @@ def test_sigterm_before_the_run_is_one_line_and_the_reports_say_so(tmp_path: Pat
                                   "threaded_order_cli_report_summary",
                                   "threaded_order_cli_unconfigure"])
 def test_a_signal_while_the_reports_are_written_loses_nothing_and_exits_2(
-        tmp_path: Path, hook: str, signum: int) -> None:
+        tmp_path: Path, hook: str, signum: int, start: Callable[..., MtrunProcess]) -> None:
     """After the last task: the hook runs beside the reporters' own, before the json
     reporter's final write. Every report is complete and says the run was interrupted."""
     write(tmp_path, "test_three.py", THREE_TASKS)
     write(tmp_path, "plugins/blocking_hook.py", BLOCKING_HOOK.format(hook=hook))
-    run = Mtrun(tmp_path, "test_three.py", "-p", "blocking_hook", *REPORTS)
+    run = start("test_three.py", "-p", "blocking_hook", *REPORTS)
     run.wait_for(f"MARK {hook}")
     run.proc.send_signal(signum)
-    run.release()
+    run.send_line("go on")
     code, out, err = run.finish()
     assert code == 2, out + err
     assert "Traceback" not in err and "failed in" not in err, err
@@ -233,7 +165,8 @@ def test_a_signal_while_the_reports_are_written_loses_nothing_and_exits_2(
         assert counts(out) == (2, 1, 0)
 
 
-def test_sigterm_with_worker_processes_ends_mtrun_and_its_workers(tmp_path: Path) -> None:
+def test_sigterm_with_worker_processes_ends_mtrun_and_its_workers(
+        tmp_path: Path, start: Callable[..., MtrunProcess]) -> None:
     """The workers are forked from mtrun with its handlers: they must still die of the
     SIGTERM mtrun sends them when it shuts the pool down, or mtrun waits for them."""
     write(tmp_path, "test_stuck.py", """
@@ -247,15 +180,8 @@ def test_sigterm_with_worker_processes_ends_mtrun_and_its_workers(tmp_path: Path
             Path("worker.pid").write_text(str(os.getpid()))
             threading.Event().wait()
     """)
-    run = Mtrun(tmp_path, "test_stuck.py", "--executor", "processes", "--workers", "1",
-                *REPORTS)
-    marker = tmp_path / "worker.pid"
-    waited = 0.0
-    while not marker.exists() or not marker.read_text():  # the task's handshake file
-        assert run.proc.poll() is None and waited < TIMEOUT, "the task never started"
-        time.sleep(0.02)
-        waited += 0.02
-    worker = int(marker.read_text())
+    run = start("test_stuck.py", "--executor", "processes", "--workers", "1", *REPORTS)
+    worker = int(run.wait_for_file(tmp_path / "worker.pid"))
     run.proc.send_signal(signal.SIGTERM)
     code, out, err = run.finish()
     assert code == 2, out + err
@@ -277,7 +203,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_signals_held_after_the_run_break_into_a_hook_that_hangs(tmp_path: Path) -> None:
+def test_signals_held_after_the_run_break_into_a_hook_that_hangs(
+        tmp_path: Path, start: Callable[..., MtrunProcess]) -> None:
     """After the run signals wait for the reports, but not for ever: kept up for a couple of
     seconds they break into the stuck hook, and the reports after it are still written."""
     write(tmp_path, "test_three.py", THREE_TASKS)
@@ -290,7 +217,7 @@ def test_signals_held_after_the_run_break_into_a_hook_that_hangs(tmp_path: Path)
             sys.__stderr__.flush()
             threading.Event().wait()
     """)
-    run = Mtrun(tmp_path, "test_three.py", "-p", "hanging_hook", *REPORTS)
+    run = start("test_three.py", "-p", "hanging_hook", *REPORTS)
     run.wait_for("MARK hanging")
     waited = 0.0
     while run.proc.poll() is None and waited < TIMEOUT:  # a held Ctrl-C, as a CI would
@@ -304,13 +231,14 @@ def test_signals_held_after_the_run_break_into_a_hook_that_hangs(tmp_path: Path)
     assert document["exitcode"] == 2 and document["summary"]["interrupted"] is True
 
 
-def test_an_ignored_sighup_stays_ignored(tmp_path: Path) -> None:
+def test_an_ignored_sighup_stays_ignored(tmp_path: Path,
+                                         start: Callable[..., MtrunProcess]) -> None:
     """Under nohup SIGHUP is ignored on purpose: mtrun must not take it over."""
     write(tmp_path, "test_block.py", BLOCKING_TASK)
-    run = Mtrun(tmp_path, "test_block.py", ignore=(signal.SIGHUP,))
+    run = start("test_block.py", ignore_signals=(signal.SIGHUP,))
     run.wait_for("MARK test_block")
     run.proc.send_signal(signal.SIGHUP)
-    run.release()
+    run.send_line("go on")
     code, out, err = run.finish()
     assert code == 0, out + err
     assert counts(out) == (3, 0, 0)

@@ -13,9 +13,7 @@ import json
 import os
 import random
 import signal
-import subprocess
 import sys
-import threading
 import time
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +22,8 @@ from typing import NamedTuple, Optional
 
 import pytest
 import xmlschema
+
+from threaded_order_cli.testing import MtrunHung, spawn_mtrun
 
 from ._support import QUIET, TIMEOUT, write
 
@@ -73,52 +73,23 @@ def suite(folder: Path) -> None:
 
 
 def run_storm(folder: Path, plan: Storm) -> tuple[Optional[int], str, str]:
-    env = {**os.environ, **QUIET, "PYTHONPATH": os.pathsep.join(
-        p for p in (str(folder / "plugins"), os.environ.get("PYTHONPATH", "")) if p)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "threaded_order_cli", "test_many.py", "-p", "storm_marks",
-         "-p", "threaded_order_junit.plugin", "-p", "threaded_order_json.plugin",
-         "--reporter", "junit=junit.xml", "--reporter", "json=report.json"],
-        cwd=folder, env=env, text=True, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    marked = {"loaded": threading.Event(), "over": threading.Event()}
-    err: list[str] = []
-    out: list[str] = []
-
-    def pump_err() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            err.append(line)
-            if line.startswith("MARK "):
-                marked[line.split()[1]].set()
-        for event in marked.values():  # ended: nothing more to wait for
-            event.set()
-
-    def pump_out() -> None:
-        assert proc.stdout is not None
-        out.extend(proc.stdout)
-
-    pumps = [threading.Thread(target=pump_err), threading.Thread(target=pump_out)]
-    for pump in pumps:
-        pump.start()
-    try:
-        marked[plan.anchor].wait(TIMEOUT)
+    """The exit code (None: hung, killed), stdout and stderr of one storm."""
+    with spawn_mtrun("test_many.py", "-p", "storm_marks", "-p", "threaded_order_junit.plugin",
+                     "-p", "threaded_order_json.plugin", "--reporter", "junit=junit.xml",
+                     "--reporter", "json=report.json", cwd=folder, env=QUIET,
+                     pythonpath=folder / "plugins", stdin=False) as run:
+        try:
+            run.wait_for(f"MARK {plan.anchor}")
+        except AssertionError:
+            pass  # it ended without the marker: problems() says what went wrong
         time.sleep(plan.delay)
         for signum, pause in plan.signals:
-            proc.send_signal(signum)  # a no-op once the process is gone
+            run.send_signal(signum)  # a no-op once the process is gone
             time.sleep(pause)
-        code: Optional[int] = proc.wait(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        code = None  # hung
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for pump in pumps:
-            pump.join(TIMEOUT)
-    return code, "".join(out), "".join(err)
+        try:
+            return run.finish()
+        except MtrunHung as hung:
+            return None, "", str(hung)
 
 
 def problems(folder: Path, code: Optional[int], err: str, schema: xmlschema.XMLSchema

@@ -3,16 +3,14 @@ sleeping. A task prints a marker and blocks reading stdin until the test writes 
 
 from __future__ import annotations
 
-import os
-import queue
 import signal
-import subprocess
 import sys
-import threading
 
 import pytest
 
-from ._support import QUIET, TIMEOUT, counts, write
+from threaded_order_cli.testing import MtrunProcess, spawn_mtrun
+
+from ._support import QUIET, counts, write
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals")
 
@@ -44,98 +42,45 @@ PLUGIN = """
 """
 
 
-def _default_sigint() -> None:  # pragma: no cover - runs in the child
-    # A shell's background job inherits SIGINT ignored, and Python then keeps ignoring it.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+def start(tmp_path, *args: str) -> MtrunProcess:
+    """mtrun on MODULE with the marker plugin; its stdin releases test_block."""
+    write(tmp_path, "test_block.py", MODULE)
+    write(tmp_path, "plugins/running_marker.py", PLUGIN)
+    return spawn_mtrun("test_block.py", "-p", "running_marker", *args, cwd=tmp_path,
+                       env=QUIET, pythonpath=tmp_path / "plugins")
 
 
-class Mtrun:
-    """mtrun in a subprocess with stdin to write to and its output read line by line."""
-
-    def __init__(self, tmp_path, *args: str) -> None:
-        write(tmp_path, "test_block.py", MODULE)
-        write(tmp_path, "plugins/running_marker.py", PLUGIN)
-        path = [str(tmp_path / "plugins"), os.environ.get("PYTHONPATH", "")]
-        env = {**os.environ, **QUIET, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "threaded_order_cli", "test_block.py", "-p",
-             "running_marker", *args],
-            cwd=tmp_path, env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, preexec_fn=_default_sigint,
-        )
-        self.lines = {"out": queue.Queue(), "err": queue.Queue()}
-        self.seen: dict[str, list[str]] = {"out": [], "err": []}
-        self.pumps = [threading.Thread(target=self._pump, args=(stream, key), daemon=True)
-                      for key, stream in (("out", self.proc.stdout), ("err", self.proc.stderr))]
-        for pump in self.pumps:
-            pump.start()
-
-    def _pump(self, stream, key: str) -> None:
-        for line in stream:
-            self.lines[key].put(line)
-        self.lines[key].put(None)
-
-    def wait_for(self, key: str, text: str) -> None:
-        while True:
-            try:
-                line = self.lines[key].get(timeout=TIMEOUT)
-            except queue.Empty:
-                pytest.fail(f"no {text!r} on std{key} within {TIMEOUT}s; saw {self.seen}")
-            if line is None:
-                pytest.fail(f"std{key} closed before {text!r}; saw {self.seen}")
-            self.seen[key].append(line)
-            if text in line:
-                return
-
-    def finish(self) -> tuple[int, str, str]:
-        """Exit code and all output; the process must end within the timeout."""
-        try:
-            code = self.proc.wait(timeout=TIMEOUT)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.proc.stdin.close()
-        for pump in self.pumps:
-            pump.join(TIMEOUT)
-        for key in ("out", "err"):
-            while not self.lines[key].empty():
-                line = self.lines[key].get()
-                if line is not None:
-                    self.seen[key].append(line)
-        return code, "".join(self.seen["out"]), "".join(self.seen["err"])
-
-    def started_blocking(self, live: bool) -> None:
-        if live:
-            self.wait_for("out", "BLOCKING")  # the task's own print, live with -s
-        self.wait_for("err", "RUNNING test_block")
+def started_blocking(run: MtrunProcess, live: bool) -> None:
+    if live:
+        run.wait_for("BLOCKING", "stdout")  # the task's own print, live with -s
+    run.wait_for("RUNNING test_block")
 
 
 @pytest.mark.parametrize("options", [["-s"], []], ids=["no-capture", "capture"])
 def test_ctrl_c_lets_running_tasks_finish_and_names_those_never_started(tmp_path, options):
     """Also with capture on: the "waiting for" line must reach stderr, not a task buffer."""
-    run = Mtrun(tmp_path, *options)
-    run.started_blocking(live="-s" in options)
-    run.proc.send_signal(signal.SIGINT)
-    run.wait_for("err", "interrupted: waiting for 1 running task(s) to finish (test_block)")
-    run.proc.stdin.write("go on\n")
-    run.proc.stdin.flush()
-    code, out, err = run.finish()
-    assert code == 2, out + err
-    assert "!!! interrupted: 1 task(s) never started: test_never !!!" in out
-    assert "Traceback" not in err
-    assert counts(out) == (2, 0, 0)
+    with start(tmp_path, *options) as run:
+        started_blocking(run, live="-s" in options)
+        run.send_signal(signal.SIGINT)
+        run.wait_for("interrupted: waiting for 1 running task(s) to finish (test_block)")
+        run.send_line("go on")
+        result = run.finish()
+    assert result.ret == 2, result.stdout + result.stderr
+    assert "!!! interrupted: 1 task(s) never started: test_never !!!" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert counts(result) == (2, 0, 0)
 
 
 def test_second_ctrl_c_fails_the_running_task_and_exits_promptly(tmp_path):
     """No line is written to stdin: the task stays blocked, mtrun must not wait for it."""
-    run = Mtrun(tmp_path, "-s")
-    run.started_blocking(live=True)
-    run.proc.send_signal(signal.SIGINT)
-    run.wait_for("err", "interrupted: waiting for")
-    run.proc.send_signal(signal.SIGINT)
-    code, out, err = run.finish()
-    assert code == 2, out + err
-    assert "FAILED test_block - CancelledError" in out
-    assert "!!! interrupted: 1 task(s) never started: test_never !!!" in out
-    assert "Traceback" not in err
-    assert counts(out) == (1, 1, 0)
+    with start(tmp_path, "-s") as run:
+        started_blocking(run, live=True)
+        run.send_signal(signal.SIGINT)
+        run.wait_for("interrupted: waiting for")
+        run.send_signal(signal.SIGINT)
+        result = run.finish()
+    assert result.ret == 2, result.stdout + result.stderr
+    assert "FAILED test_block - CancelledError" in result.stdout
+    assert "!!! interrupted: 1 task(s) never started: test_never !!!" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert counts(result) == (1, 1, 0)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import platform
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,8 +13,9 @@ import pytest
 
 import threaded_order
 import threaded_order_cli
+from threaded_order_cli.testing import spawn_mtrun
 
-from ._support import ANSI, MTRUN_SCRIPT, QUIET, TIMEOUT, counts, mtrun, section, write
+from ._support import ANSI, QUIET, counts, mtrun, section, write
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -54,7 +54,7 @@ def test_default_run_prints_header_progress_failures_and_summary(tmp_path):
     assert not ANSI.search(out), "piped output must not be coloured by default"
     lines = out.splitlines()
     assert re.fullmatch(r"=+ mtrun session starts =+", lines[0])
-    assert (f"Python {platform.python_version()}, threaded-order-core "
+    assert (f"Python {platform.python_version()}, threaded-order "
             f"{threaded_order.__version__}, mtrun {threaded_order_cli.__version__}") in lines[1]
     assert f"workers: {min(8, os.cpu_count() or 1)}" in lines
     assert "collected 3 tasks" in lines
@@ -122,29 +122,13 @@ def test_module_setup_logging_replaces_the_built_in_one(tmp_path):
 @pytest.mark.parametrize(("option", "coloured"), [([], True), (["--color=no"], False)])
 def test_colour_on_a_terminal_unless_color_no(tmp_path, option, coloured):
     """Run with stdout on a pseudo-terminal: auto colours, --color=no does not."""
-    import pty
-
     write(tmp_path, "test_mod.py", MODULE)
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "threaded_order_cli", "test_mod.py", *option],
-                            cwd=tmp_path, env={**os.environ, **QUIET}, stdout=slave,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO once the child has closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    assert proc.wait(timeout=TIMEOUT) == 1
-    proc.stderr.close()
-    out = b"".join(chunks).decode()
-    assert ("\x1b[" in out) is coloured
-    assert "==== 2 passed, 1 failed, 0 skipped in " in ANSI.sub("", out)
+    with spawn_mtrun("test_mod.py", *option, cwd=tmp_path, env=QUIET, stdin=False,
+                     tty=True) as run:
+        result = run.finish()
+    assert result.ret == 1, result.stdout
+    assert ("\x1b[" in result.stdout) is coloured
+    assert counts(result) == (2, 1, 0)
 
 
 MANY = """
@@ -164,13 +148,14 @@ MANY = """
 def test_reader_closing_the_pipe_is_not_an_error(tmp_path, option, code):
     """``mtrun ... | head -1``: no error per task, no traceback, the run's own exit code."""
     write(tmp_path, "test_many.py", MANY)
-    proc = subprocess.Popen([sys.executable, "-m", "threaded_order_cli", "test_many.py", *option],
-                            cwd=tmp_path, env={**os.environ, **QUIET}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
-    proc.stdout.readline()
-    proc.stdout.close()
-    _, err = proc.communicate(timeout=TIMEOUT)
-    assert (proc.returncode, err) == (code, "")
+    reader, writer = os.pipe()
+    with spawn_mtrun("test_many.py", *option, cwd=tmp_path, env=QUIET, stdin=False,
+                     stdout=writer) as run:
+        os.close(writer)
+        with open(reader, encoding="utf-8") as stdout:  # the reader reads a line and closes
+            stdout.readline()
+        result = run.finish()
+    assert (result.ret, result.stderr) == (code, "")
 
 
 def test_console_script_runs_an_all_passing_module(tmp_path):
@@ -186,13 +171,10 @@ def test_console_script_runs_an_all_passing_module(tmp_path):
         def test_two():
             pass
     """)
-    done = subprocess.run([str(MTRUN_SCRIPT), "test_ok.py"], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=TIMEOUT, env={**os.environ, **QUIET},
-                          stdin=subprocess.DEVNULL)
-    assert done.returncode == 0, done.stderr
-    assert ".. [100%]" in done.stdout
-    assert re.search(r"^==== 2 passed, 0 failed, 0 skipped in \d+\.\d\ds ====$", done.stdout,
-                     re.M)
+    result = mtrun("test_ok.py", cwd=tmp_path, script=True)
+    assert result.ret == 0, result.stderr
+    assert ".. [100%]" in result.stdout
+    assert counts(result) == (2, 0, 0)
 
 
 def test_original_example_with_skip_deps(tmp_path):

@@ -47,7 +47,7 @@ def test_version_lists_mtrun_core_and_plugins(tmp_path):
     assert result.ret == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == (f"mtrun {threaded_order_cli.__version__} "
-                        f"(threaded-order-core {threaded_order.__version__})")
+                        f"(threaded-order {threaded_order.__version__})")
     assert f"  plugin hello: hello-plugin {version('hello-plugin')}" in lines
 
 

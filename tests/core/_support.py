@@ -6,9 +6,9 @@ import threading
 from typing import Any
 
 from threaded_order import Scheduler
+from threaded_order_cli.testing import TIMEOUT
 
-# Every blocking wait in the tests uses this, so a bug fails the test instead of hanging it.
-TIMEOUT = 10
+__all__ = ["TIMEOUT", "accounted", "events_of", "fail", "noop", "record_events"]
 
 
 def noop() -> None:

@@ -8,11 +8,11 @@ import inspect
 import pytest
 
 from threaded_order import Scheduler, Task
-from threaded_order._policies import for_tasks, is_async
-from threaded_order.graph import DAGraph, normalize_after
+from threaded_order._policies import for_tasks
+from threaded_order.graph import DAGraph, is_async, normalize_after
 from threaded_order.results import PASSED, TaskResult
 
-from ._support import noop
+from ._support import TIMEOUT, noop
 
 
 def _for(c, retries, timeout):
@@ -162,6 +162,6 @@ def test_the_run_mutex_excludes_and_works_with_a_condition():
 
     with cond:
         threading.Thread(target=produce).start()
-        assert cond.wait_for(lambda: box, timeout=10)
+        assert cond.wait_for(lambda: box, timeout=TIMEOUT)
     with pytest.raises(RuntimeError):
         cond.notify()  # not held

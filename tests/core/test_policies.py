@@ -9,7 +9,7 @@ import pytest
 
 from threaded_order import Scheduler, TaskGraphError, dmark, register_marked
 
-WAIT = 10  # seconds before a broken interleaving fails the test instead of hanging it
+from ._support import TIMEOUT
 
 
 def test_retried_task_passes_with_attempts_and_dependents_see_final_result():
@@ -68,7 +68,7 @@ def test_timed_out_task_fails_and_never_blocks_the_run():
 
     @s.dregister(timeout=0.05)
     def stuck():
-        release.wait(WAIT)
+        release.wait(TIMEOUT)
 
     @s.dregister(after="stuck")
     def dependent():
@@ -91,7 +91,7 @@ def test_timed_out_task_fails_and_never_blocks_the_run():
 
 
 def test_timeout_within_limit_passes_and_keeps_result_and_capture():
-    s = Scheduler(workers=1, timeout=WAIT, capture=True)
+    s = Scheduler(workers=1, timeout=TIMEOUT, capture=True)
 
     @s.dregister()
     def quick():
@@ -113,7 +113,7 @@ def test_group_limit_is_never_exceeded():
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
-        both_in.wait(WAIT)  # two group tasks really overlap
+        both_in.wait(TIMEOUT)  # two group tasks really overlap
         with lock:
             active[0] -= 1
 
@@ -150,7 +150,7 @@ def test_task_blocked_by_its_group_never_holds_a_worker_idle():
 
     @s.dregister(group="db")
     def db1():
-        assert free_ran.wait(WAIT), "a group-blocked task held the only other worker"
+        assert free_ran.wait(TIMEOUT), "a group-blocked task held the only other worker"
 
     @s.dregister(group="db")
     def db2():
@@ -187,11 +187,11 @@ def test_async_task_overlaps_with_others():
 
     @s.dregister()
     async def async_side():
-        await asyncio.to_thread(meet.wait, WAIT)
+        await asyncio.to_thread(meet.wait, TIMEOUT)
 
     @s.dregister()
     def sync_side():
-        meet.wait(WAIT)
+        meet.wait(TIMEOUT)
 
     assert len(s.start()["passed"]) == 2
 
@@ -205,7 +205,7 @@ def test_async_timeout_cancels_the_coroutine_and_retries_apply():
     async def slow():
         calls.append(1)
         try:
-            await asyncio.sleep(WAIT)
+            await asyncio.sleep(TIMEOUT)
         except asyncio.CancelledError:
             cancelled.append(1)
             raise

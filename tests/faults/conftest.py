@@ -17,7 +17,3 @@ def seed(request) -> int:
     request.node.user_properties.append(("seed", value))
     print(f"FAULTS_SEED={value}")
     return value
-
-
-def trials(default: int) -> int:
-    return max(1, int(default * float(os.environ.get("FAULTS_TRIALS", "1"))))

@@ -1,6 +1,6 @@
 """mtrun under fire: random hostile suites, Ctrl-C storms, SIGTERM, and a full disk.
 
-Each run is checked against the four promises in _invariants.check. Every failure message
+Each run is checked against the four promises in _support.check. Every failure message
 starts with the seed; FAULTS_SEED=N replays it.
 """
 
@@ -14,9 +14,7 @@ import time
 
 import pytest
 
-from ._invariants import check, run_mtrun
-from ._suite import make_suite
-from .conftest import trials
+from ._support import check, run_suite, suites
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and rlimits")
 
@@ -24,28 +22,22 @@ posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals a
 @posix_only
 def test_random_hostile_suites_keep_every_promise(tmp_path, seed):
     rng = random.Random(seed)
-    for trial in range(trials(6)):
-        folder = tmp_path / f"t{trial}"
-        folder.mkdir()
-        expected = make_suite(rng, folder, rng.randint(10, 40))
-        check(run_mtrun(folder, seed=seed), expected, seed)
+    for folder, expected in suites(tmp_path, rng, 6, (10, 40)):
+        check(run_suite(folder, seed=seed), expected, seed)
 
 
 @posix_only
 def test_random_hostile_suites_under_processes(tmp_path, seed):
     rng = random.Random(seed)
-    for trial in range(trials(2)):
-        folder = tmp_path / f"t{trial}"
-        folder.mkdir()
-        expected = make_suite(rng, folder, rng.randint(10, 25), forks=False)
-        check(run_mtrun(folder, "--executor", "processes", seed=seed), expected, seed)
+    for folder, expected in suites(tmp_path, rng, 2, (10, 25), forks=False):
+        check(run_suite(folder, "--executor", "processes", seed=seed), expected, seed)
 
 
 def _storm(rng: random.Random, signum: int, count: tuple[int, int]):
-    def fire(proc):
+    def fire(run):
         time.sleep(rng.uniform(0, 0.2))  # where the storm lands: anywhere in the run
         for _ in range(rng.randint(*count)):
-            proc.send_signal(signum)
+            run.send_signal(signum)
             time.sleep(rng.uniform(0, 0.01))
     return fire
 
@@ -53,11 +45,8 @@ def _storm(rng: random.Random, signum: int, count: tuple[int, int]):
 @posix_only
 def test_sigint_storms_at_random_points(tmp_path, seed):
     rng = random.Random(seed)
-    for trial in range(trials(15)):
-        folder = tmp_path / f"t{trial}"
-        folder.mkdir()
-        expected = make_suite(rng, folder, rng.randint(20, 60))
-        outcome = run_mtrun(folder, fire=_storm(rng, signal.SIGINT, (1, 4)), seed=seed)
+    for folder, expected in suites(tmp_path, rng, 15, (20, 60)):
+        outcome = run_suite(folder, fire=_storm(rng, signal.SIGINT, (1, 4)), seed=seed)
         check(outcome, expected, seed, fired=True)
 
 
@@ -65,28 +54,22 @@ def test_sigint_storms_at_random_points(tmp_path, seed):
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
 def test_termination_at_random_points(tmp_path, seed, signum):
     rng = random.Random(seed)
-    for trial in range(trials(6)):
-        folder = tmp_path / f"t{trial}"
-        folder.mkdir()
-        expected = make_suite(rng, folder, rng.randint(20, 60))
-        outcome = run_mtrun(folder, fire=_storm(rng, signum, (1, 2)), seed=seed)
+    for folder, expected in suites(tmp_path, rng, 6, (20, 60)):
+        outcome = run_suite(folder, fire=_storm(rng, signum, (1, 2)), seed=seed)
         check(outcome, expected, seed, fired=True)
 
 
 @posix_only
 def test_reports_under_a_file_size_limit_are_complete_or_absent(tmp_path, seed):
     rng = random.Random(seed)
-    for trial in range(trials(5)):
-        folder = tmp_path / f"t{trial}"
-        folder.mkdir()
-        expected = make_suite(rng, folder, rng.randint(20, 40), forks=False)
+    for folder, expected in suites(tmp_path, rng, 5, (20, 40), forks=False):
         limit = rng.choice([0, 512, 2048, 8192])
 
         def small_files(limit=limit):
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-        outcome = run_mtrun(folder, preexec=small_files, seed=seed)
+        outcome = run_suite(folder, preexec=small_files, seed=seed)
         check(outcome, expected, seed, reports_required=False)
         if outcome.report is None or outcome.junit is None:
             assert outcome.returncode != 0, f"seed {seed}: a report is missing, yet exit 0"

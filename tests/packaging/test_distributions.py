@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = sorted(p.parent for p in (ROOT / "packages").rglob("pyproject.toml"))
+# Distributions with code (the code-less threaded-order-core alias has none).
+PACKAGES = sorted(p.parent for p in (ROOT / "packages").rglob("pyproject.toml")
+                  if (p.parent / "src").is_dir())
 HEAVY = ("click", "structlog", "rich", "dask", "threaded_order_cli")
 
 
@@ -46,7 +48,7 @@ def test_core_source_never_imports_click_structlog_or_rich():
 
 @pytest.mark.skipif(shutil.which("uv") is None, reason="needs uv to build a clean venv")
 def test_core_installs_alone_into_a_clean_venv(tmp_path):
-    """pip install threaded-order-core pulls in pluggy and nothing else."""
+    """pip install threaded-order-core pulls in threaded-order and pluggy, nothing else."""
     venv = tmp_path / "venv"
     env = {k: v for k, v in os.environ.items()
            if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
@@ -54,12 +56,26 @@ def test_core_installs_alone_into_a_clean_venv(tmp_path):
                    env=env)
     python = venv / "bin" / "python"
     subprocess.run(["uv", "pip", "install", "-q", "--python", str(python),
-                    str(ROOT / "packages" / "threaded-order-core")], check=True, env=env)
+                    str(ROOT / "packages" / "threaded-order-core"),
+                    str(ROOT / "packages" / "threaded-order-core-alias")], check=True, env=env)
     listed = subprocess.run(["uv", "pip", "list", "--python", str(python), "--format", "freeze"],
                             capture_output=True, text=True, check=True, env=env).stdout
     names = sorted(line.split("==")[0].lower() for line in listed.split())
-    assert names == ["pluggy", "threaded-order-core"]
+    assert names == ["pluggy", "threaded-order", "threaded-order-core"]
     out = subprocess.run(
         [str(python), "-c", "import threaded_order; print(threaded_order.Scheduler().start()"
                             "['text'])"], capture_output=True, text=True, check=True).stdout
     assert "0 passed, 0 failed, 0 skipped" in out
+
+
+def test_sister_distributions_reach_core_internals_only_through_ext():
+    """threaded_order.ext is the one door for the CLI, reporters and Dask; users' imports
+    (threaded_order and its public modules) are the other."""
+    internal = re.compile(r"^\s*(from|import)\s+threaded_order\.(_\w+|plugins|markers)\b", re.M)
+    offenders = []
+    for path in sorted((ROOT / "packages").rglob("*.py")):
+        if "threaded-order-core" in path.parts or "src" not in path.parts:
+            continue
+        for match in internal.finditer(path.read_text(encoding="utf-8")):
+            offenders.append(f"{path.relative_to(ROOT)}: {match.group(0).strip()}")
+    assert offenders == []

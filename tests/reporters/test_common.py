@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import importlib
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from .helpers import child_env, describe, mtrun, write_sample
+from ._support import describe, mtrun, python, write_sample
 
 NAMES = ["junit", "json", "structlog", "progress"]
 
@@ -44,9 +42,8 @@ print(sorted(m for m in sys.modules if m in heavy) + sorted(reporters))
 
 
 def test_loading_the_entry_points_imports_nothing_heavy() -> None:
-    done = subprocess.run([sys.executable, "-c", LOAD_ENTRY_POINTS, *NAMES], env=child_env(),
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, describe(done)
+    done = python("-c", LOAD_ENTRY_POINTS, *NAMES)
+    assert done.ret == 0, describe(done)
     loaded, heavy = done.stdout.splitlines()
     assert loaded == repr(sorted(f"threaded_order_{n}.plugin" for n in NAMES))
     assert heavy == "[]"
@@ -63,7 +60,7 @@ def test_plugin_module_offers_one_reporter_and_makes_only_its_own(name: str) -> 
 
 def test_mtrun_lists_the_installed_reporters(tmp_path: Path) -> None:
     done = mtrun("--plugins", cwd=tmp_path)
-    assert done.returncode == 0, describe(done)
+    assert done.ret == 0, describe(done)
     for name in NAMES:
         assert f"threaded-order-{name}" in done.stdout
 
@@ -71,7 +68,7 @@ def test_mtrun_lists_the_installed_reporters(tmp_path: Path) -> None:
 def test_installed_but_not_selected_changes_nothing(tmp_path: Path) -> None:
     write_sample(tmp_path)
     done = mtrun("--skip-deps", "test_sample.py", cwd=tmp_path)
-    assert done.returncode == 1, describe(done)
+    assert done.ret == 1, describe(done)
     assert {p.name for p in tmp_path.iterdir()} - {"__pycache__"} == {"test_sample.py"}
     assert not [x for x in done.stderr.splitlines() if x.startswith("{")]
     assert "━" not in done.stdout + done.stderr
@@ -91,7 +88,7 @@ def test_bad_dest_is_one_line_and_nothing_runs(tmp_path: Path, reporter: str,
                  "from pathlib import Path\nfrom threaded_order import dmark\n\n"
                  "@dmark()\ndef test_marker():\n    Path('ran').touch()\n")
     done = mtrun("--reporter", reporter, "test_marker.py", cwd=tmp_path)
-    assert done.returncode == 4, describe(done)
+    assert done.ret == 4, describe(done)
     # One error line (other plugins' warnings aside).
     (line,) = [x for x in done.stderr.splitlines() if not x.startswith("mtrun: warning:")]
     assert line.startswith("mtrun: error: ") and message in line, line

@@ -8,7 +8,6 @@ import json
 import os
 import resource
 import signal
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -16,7 +15,9 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from .helpers import JUNIT_XSD, child_env, describe, mtrun, mtrun_command, write_sample
+from threaded_order_cli.testing import spawn_mtrun
+
+from ._support import ENV, JUNIT_XSD, describe, mtrun, write_sample
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX limits and devices")
 
@@ -54,10 +55,10 @@ def one_line_errors(stderr: str) -> list[str]:
 def test_a_file_size_limit_leaves_no_torn_report_and_fails_the_run(tmp_path: Path) -> None:
     write_sample(tmp_path, "test_many.py", many())
     (tmp_path / "junit.xml").write_text("<testsuites tests='99'/>")  # an older run's
-    done = subprocess.run(mtrun_command(*REPORTS, "test_many.py"), cwd=tmp_path,
-                          env=child_env(), capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL, preexec_fn=limited)
-    assert done.returncode == 3, describe(done)
+    with spawn_mtrun(*REPORTS, "test_many.py", cwd=tmp_path, env=ENV, stdin=False,
+                     preexec_fn=limited) as run:
+        done = run.finish()
+    assert done.ret == 3, describe(done)
     assert "==== 60 passed, 0 failed, 0 skipped" in done.stdout, describe(done)
     for name in ("junit.xml", "report.json", "events.jsonl"):
         assert not (tmp_path / name).exists(), f"{name} left behind\n{describe(done)}"
@@ -75,7 +76,7 @@ def test_a_full_device_fails_the_run_and_the_json_report_says_so(tmp_path: Path)
     write_sample(tmp_path, "test_one.py", ONE)
     done = mtrun("--reporter", "junit=/dev/full", "--reporter", "json=report.json",
                  "test_one.py", cwd=tmp_path)
-    assert done.returncode == 3, describe(done)
+    assert done.ret == 3, describe(done)
     (line,) = one_line_errors(done.stderr)
     assert "junit reporter: cannot write '/dev/full': No space left on device" in line
     document = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
@@ -89,7 +90,7 @@ def test_a_dangling_symlink_dest_is_refused_before_the_run(tmp_path: Path,
     write_sample(tmp_path, "test_marker.py", MARKED)
     (tmp_path / "junit.xml").symlink_to(target)
     done = mtrun("--reporter", "junit", "test_marker.py", cwd=tmp_path)
-    assert done.returncode == 4, describe(done)
+    assert done.ret == 4, describe(done)
     (line,) = [x for x in done.stderr.splitlines() if not x.startswith("mtrun: warning:")]
     assert line.startswith("mtrun: error: junit reporter: cannot write 'junit.xml': it is a "
                            f"symlink to '{target}'"), line
@@ -102,7 +103,7 @@ def test_a_symlink_dest_writes_its_target_and_stays_a_symlink(tmp_path: Path) ->
     (tmp_path / "real" / "junit.xml").write_text("old")
     (tmp_path / "junit.xml").symlink_to("real/junit.xml")
     done = mtrun("--reporter", "junit", "test_one.py", cwd=tmp_path)
-    assert done.returncode == 0, describe(done)
+    assert done.ret == 0, describe(done)
     assert (tmp_path / "junit.xml").is_symlink()
     xmlschema.XMLSchema(str(JUNIT_XSD)).validate(str(tmp_path / "real" / "junit.xml"))
     assert temporaries(tmp_path) == []
@@ -119,7 +120,7 @@ def test_two_reporters_with_one_dest_is_a_usage_error_before_the_run(
     write_sample(tmp_path, "test_marker.py", MARKED)
     (tmp_path / "sub").mkdir()
     done = mtrun("--reporter", first, "--reporter", second, "test_marker.py", cwd=tmp_path)
-    assert done.returncode == 4, describe(done)
+    assert done.ret == 4, describe(done)
     (line,) = [x for x in done.stderr.splitlines() if not x.startswith("mtrun: warning:")]
     assert line.startswith("mtrun: error: ") and "is already the" in line and where in line
     assert not (tmp_path / "ran").exists()
@@ -137,7 +138,7 @@ def test_sys_exit_in_setup_state_exit_code_and_json_agree(tmp_path: Path) -> Non
                  "def setup_state(state):\n    sys.exit(0)\n\n"
                  "@dmark()\ndef test_one():\n    pass\n")
     done = mtrun("--reporter", "junit", "--reporter", "json", "test_exit.py", cwd=tmp_path)
-    assert done.returncode == 4, describe(done)
+    assert done.ret == 4, describe(done)
     document = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert document["exitcode"] == 4
     assert "sys.exit(0)" in document["collection_errors"][0]["message"]
@@ -153,7 +154,7 @@ def test_a_state_processes_cannot_take_is_in_every_report(tmp_path: Path) -> Non
                  "@dmark(with_state=True)\ndef test_uses_state(state):\n    pass\n")
     done = mtrun("--executor", "processes", "--workers", "1", "--reporter", "junit",
                  "--reporter", "json", "test_state.py", cwd=tmp_path)
-    assert done.returncode == 4, describe(done)
+    assert done.ret == 4, describe(done)
     document = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert document["exitcode"] == 4 and document["summary"]["total"] == 0
     (error,) = document["collection_errors"]

@@ -4,27 +4,19 @@ code that writes bytes to ``sys.stdout.buffer``, asks ``fileno()``, ``encoding``
 
 from __future__ import annotations
 
-import fcntl
 import io
-import os
-import pty
-import struct
-import subprocess
 import sys
-import termios
-import threading
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from threaded_order_cli.testing import spawn_mtrun
 from threaded_order_progress.routing import Router
 
-from .helpers import child_env, mtrun_command, write_sample
+from ._support import ENV, write_sample
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
-
-TIMEOUT = 60
 
 STREAMS = '''\
 import sys
@@ -48,34 +40,10 @@ def test_bytes_and_stream_attributes():
 
 def on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
     """Run mtrun with stdout and stderr on a new pseudo-terminal; its code and output."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    proc = subprocess.Popen(mtrun_command(*args), cwd=cwd, env=child_env({"TERM": "xterm"}),
-                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
-    os.close(slave)
-    chunks: list[bytes] = []
-
-    def read() -> None:
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the child's side is closed
-                return
-            if not data:
-                return
-            chunks.append(data)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        code = proc.wait(timeout=TIMEOUT)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        reader.join(TIMEOUT)
-        os.close(master)
-    return code, b"".join(chunks).decode("utf-8", "replace")
+    with spawn_mtrun(*args, cwd=cwd, env={**ENV, "TERM": "xterm"}, stdin=False, tty=True,
+                     tty_size=(40, 120)) as run:
+        result = run.finish()
+    return result.ret, result.stdout
 
 
 def test_a_task_writing_bytes_under_the_bar_passes(tmp_path: Path) -> None:

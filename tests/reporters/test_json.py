@@ -14,7 +14,7 @@ from threaded_order import Scheduler
 from threaded_order_cli.config import ReporterError
 from threaded_order_json import SCHEMA_VERSION, JSONReporter, schema
 
-from .helpers import SAMPLE_STATUS, describe, mtrun, write_sample
+from ._support import SAMPLE_STATUS, describe, mtrun, write_sample
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")
 
@@ -31,7 +31,7 @@ def test_shipped_schema_is_a_valid_schema() -> None:
 def test_mtrun_writes_a_valid_report(tmp_path: Path) -> None:
     write_sample(tmp_path)
     done = mtrun("--skip-deps", "--reporter", "json", "test_sample.py", cwd=tmp_path)
-    assert done.returncode == 1, describe(done)
+    assert done.ret == 1, describe(done)
     document = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     validate(document)
     assert document["schema_version"] == SCHEMA_VERSION
@@ -63,7 +63,7 @@ def test_mtrun_writes_a_valid_report(tmp_path: Path) -> None:
 def test_dash_writes_the_document_to_stdout_once(tmp_path: Path) -> None:
     write_sample(tmp_path)
     done = mtrun("--skip-deps", "--reporter", "json=-", "test_sample.py", cwd=tmp_path)
-    assert done.returncode == 1, describe(done)
+    assert done.ret == 1, describe(done)
     start = done.stdout.index('{\n  "schema_version"')
     document = json.loads(done.stdout[start:])  # written last, after the terminal report
     validate(document)
@@ -75,7 +75,7 @@ def test_dash_writes_the_document_to_stdout_once(tmp_path: Path) -> None:
 def test_collection_error_and_mtrun_exit_code(tmp_path: Path) -> None:
     write_sample(tmp_path, "test_bad.py", "x = 1\ndef broken(:\n")
     done = mtrun("--reporter", "json=out.json", "test_bad.py", cwd=tmp_path)
-    assert done.returncode == 4, describe(done)
+    assert done.ret == 4, describe(done)
     document = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     validate(document)
     assert document["exitcode"] == 4 and document["tasks"] == []

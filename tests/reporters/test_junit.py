@@ -15,7 +15,7 @@ from threaded_order_cli.config import ReporterError
 from threaded_order_junit import JUnitReporter
 from threaded_order_junit.reporter import build_report, clean, serialize
 
-from .helpers import JUNIT_XSD, SAMPLE_NAMES, describe, mtrun, write_sample
+from ._support import JUNIT_XSD, SAMPLE_NAMES, describe, mtrun, write_sample
 
 TIME = re.compile(r"^\d+\.\d{3}$")
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$")
@@ -33,7 +33,7 @@ def cases(path: Path) -> dict[str, TestCase]:
 def test_mtrun_writes_a_valid_report(tmp_path: Path, schema: xmlschema.XMLSchema) -> None:
     write_sample(tmp_path)
     done = mtrun("--skip-deps", "--reporter", "junit", "test_sample.py", cwd=tmp_path)
-    assert done.returncode == 1, describe(done)
+    assert done.ret == 1, describe(done)
     report = tmp_path / "junit.xml"  # the default DEST, relative to where mtrun runs
     schema.validate(str(report))
 
@@ -74,7 +74,7 @@ def test_suites_per_module_and_names_without_path(tmp_path: Path,
                  "from threaded_order import dmark\n\n@dmark()\ndef test_other():\n    pass\n")
     done = mtrun("--skip-deps", "--reporter", "junit=out.xml", "test_sample.py",
                  "sub/test_other.py", cwd=tmp_path)
-    assert done.returncode == 1, describe(done)
+    assert done.ret == 1, describe(done)
     schema.validate(str(tmp_path / "out.xml"))
     xml = JUnitXml.fromfile(str(tmp_path / "out.xml"))
     shape = {s.name: sorted((c.classname, c.name) for c in s) for s in xml}
@@ -94,7 +94,7 @@ def test_collection_error_is_an_error_case(tmp_path: Path, schema: xmlschema.XML
                                            source: str, message: str) -> None:
     write_sample(tmp_path, "test_bad.py", source)
     done = mtrun("--reporter", "junit", "test_bad.py", cwd=tmp_path)
-    assert done.returncode == 4, describe(done)
+    assert done.ret == 4, describe(done)
     schema.validate(str(tmp_path / "junit.xml"))
     (suite,) = JUnitXml.fromfile(str(tmp_path / "junit.xml"))
     assert (suite.name, suite.tests, suite.errors) == ("test_bad.py", 1, 1)
@@ -108,7 +108,7 @@ def test_nothing_collected_still_writes_an_empty_report(tmp_path: Path,
                                                         schema: xmlschema.XMLSchema) -> None:
     write_sample(tmp_path, "test_empty.py", "def not_marked():\n    pass\n")
     done = mtrun("--reporter", "junit", "test_empty.py", cwd=tmp_path)
-    assert done.returncode == 5, describe(done)
+    assert done.ret == 5, describe(done)
     schema.validate(str(tmp_path / "junit.xml"))
     assert JUnitXml.fromfile(str(tmp_path / "junit.xml")).tests == 0
 
@@ -116,7 +116,7 @@ def test_nothing_collected_still_writes_an_empty_report(tmp_path: Path,
 def test_dash_writes_to_stdout(tmp_path: Path) -> None:
     write_sample(tmp_path)
     done = mtrun("--skip-deps", "--reporter", "junit=-", "test_sample.py", cwd=tmp_path)
-    assert done.returncode == 1, describe(done)
+    assert done.ret == 1, describe(done)
     assert done.stdout.rstrip().endswith("</testsuites>")  # last, after the terminal report
     assert done.stdout.index("<?xml") > done.stdout.index("==== 2 passed")
     assert not (tmp_path / "junit.xml").exists()

@@ -24,11 +24,12 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from threaded_order import Scheduler, hookimpl
+from threaded_order import Scheduler
 from threaded_order_cli.config import ReporterError
+from threaded_order_cli.testing import TIMEOUT, mtrun_command
 from threaded_order_progress import ProgressReporter
 
-from .helpers import child_env, describe, mtrun, mtrun_command, write_sample
+from ._support import child_env, describe, mtrun, python, write_sample
 
 ROOT = Path(__file__).resolve().parents[2]
 TMUX = shutil.which("tmux")
@@ -82,18 +83,6 @@ def test_f():
 '''
 
 
-class FakeTerminalReporter:
-    """Stands in for mtrun's terminal reporter: records show_progress at each task."""
-
-    def __init__(self) -> None:
-        self.show_progress = True
-        self.seen: list[bool] = []
-
-    @hookimpl
-    def threaded_order_task_done(self) -> None:
-        self.seen.append(self.show_progress)
-
-
 class TtyStream(io.StringIO):
     def isatty(self) -> bool:
         return True
@@ -118,12 +107,11 @@ def sample_scheduler(*plugins: Any, capture: bool = True) -> Scheduler:
 
 def test_draws_on_a_terminal_and_quiets_the_terminal_reporter() -> None:
     console, out = terminal_console()
-    terminal = FakeTerminalReporter()
-    s = sample_scheduler(ProgressReporter(console=console, refresh_interval=0))
-    s.plugin_manager.register(terminal, name="terminalreporter")
+    reporter = ProgressReporter(console=console, refresh_interval=0)
+    s = sample_scheduler(reporter)
     summary = s.start()
     assert summary["text"].startswith("==== 1 passed, 1 failed, 1 skipped")
-    assert terminal.seen == [False, False, False] and terminal.show_progress is True
+    assert reporter.threaded_order_cli_claims_terminal() is True  # mtrun's dots go
     text = out.getvalue()
     final = text.rsplit("\r\x1b[2K", 1)[-1]  # the last redraw of the live display
     assert "3/3 100% • 1 passed, 1 failed, 1 skipped" in final
@@ -133,12 +121,11 @@ def test_draws_on_a_terminal_and_quiets_the_terminal_reporter() -> None:
 
 def test_silent_when_not_a_terminal() -> None:
     out = io.StringIO()
-    terminal = FakeTerminalReporter()
-    s = sample_scheduler(ProgressReporter(console=Console(file=out, width=100)))
-    s.plugin_manager.register(terminal, name="terminalreporter")
+    reporter = ProgressReporter(console=Console(file=out, width=100))
+    s = sample_scheduler(reporter)
     s.start()
     assert out.getvalue() == ""
-    assert terminal.seen == [True, True, True]
+    assert reporter.threaded_order_cli_claims_terminal() is False
 
 
 @pytest.fixture
@@ -198,15 +185,14 @@ def test_bad_dest() -> None:
 def test_mtrun_off_a_terminal_changes_nothing(tmp_path: Path) -> None:
     write_sample(tmp_path)
     done = mtrun("--skip-deps", "--reporter", "progress", "test_sample.py", cwd=tmp_path)
-    assert done.returncode == 1, describe(done)
+    assert done.ret == 1, describe(done)
     assert re.search(r"^[.Fs]{4} \[100%\]$", done.stdout, re.M), describe(done)
     assert BAR not in done.stdout + done.stderr
 
 
 def test_example_runs_off_a_terminal() -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "examples" / "progress_bar.py")],
-                          env=child_env(), capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, describe(done)
+    done = python(str(ROOT / "examples" / "progress_bar.py"))
+    assert done.ret == 0, describe(done)
     assert "==== 6 passed, 0 failed, 0 skipped" in done.stdout
     assert done.stderr.count(" completed") == 6
 
@@ -231,7 +217,7 @@ def run_in_tmux(tmp_path: Path, command: list[str], cwd: Path, width: int = 150,
     subprocess.run([*tmux, "new-session", "-d", "-x", str(width), "-y", str(height),
                     f"bash {shlex.quote(str(script))}"], env=child_env(), check=True)
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + TIMEOUT
         screen = ""
         while time.monotonic() < deadline:
             screen = subprocess.run([*tmux, "capture-pane", "-p", "-J", "-S", "-"],

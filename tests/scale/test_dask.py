@@ -8,16 +8,13 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import textwrap
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from threaded_order import Scheduler
-from threaded_order_cli.testing import run_mtrun
+from threaded_order_cli.testing import TIMEOUT, run_mtrun, spawn_mtrun
 
 from . import tasks
 
@@ -26,11 +23,6 @@ DaskExecutor = pytest.importorskip("threaded_order_dask").DaskExecutor
 # mtrun with the reporters' entry points loaded, drawing the progress bar off a terminal.
 ENV = {"FORCE_COLOR": "1", "COLUMNS": "120", "THREADED_ORDER_DISABLE_PLUGIN_AUTOLOAD": "",
        "THREADED_ORDER_STRICT_PLUGINS": ""}
-
-
-def child_env() -> dict[str, str]:
-    scrub = ("THREADED_ORDER_DISABLE_PLUGIN_AUTOLOAD", "THREADED_ORDER_STRICT_PLUGINS")
-    return {k: v for k, v in os.environ.items() if k not in scrub}
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +123,7 @@ def test_mtrun_on_a_running_cluster_with_every_reporter(tmp_path, address):
         "test_on_dask.py", f"--executor=dask={address}", "--skip-deps", "--color", "no",
         "--reporter", "junit=junit.xml", "--reporter", "json=report.json",
         "--reporter", "structlog=events.jsonl", "--reporter", "progress",
-        cwd=tmp_path, env=ENV, timeout=120)
+        cwd=tmp_path, env=ENV)
     result.assert_outcomes(passed=2, failed=1, skipped=1)
     out = result.stdout
     assert f"executor: dask ({address}: 2 workers, 2 threads)" in out
@@ -155,8 +147,7 @@ def test_mtrun_on_a_running_cluster_with_every_reporter(tmp_path, address):
     assert "4/4 100%" in result.stderr, result.stderr
 
 
-def test_a_long_lived_worker_never_runs_stale_test_code(tmp_path, address, monkeypatch):
-    monkeypatch.setenv("THREADED_ORDER_DISABLE_PLUGIN_AUTOLOAD", "1")
+def test_a_long_lived_worker_never_runs_stale_test_code(tmp_path, address):
     path = tmp_path / "test_versions.py"
     body = "from threaded_order import dmark\nVERSION = 0\n" + "".join(
         f"@dmark()\ndef test_{i}():\n    raise AssertionError(f'version {{VERSION}}')\n"
@@ -164,7 +155,8 @@ def test_a_long_lived_worker_never_runs_stale_test_code(tmp_path, address, monke
     for version in (1, 2):
         path.write_text(body.replace("VERSION = 0", f"VERSION = {version}"))
         result = run_mtrun(path, "-p", "threaded_order_dask.plugin",
-                           f"--executor=dask={address}", cwd=tmp_path, in_process=True)
+                           f"--executor=dask={address}", cwd=tmp_path, in_process=True,
+                           autoload=False)
         assert result.outcomes() == {"passed": 0, "failed": 6, "skipped": 0}, result
         assert result.stdout.count(f" - AssertionError: version {version}\n") == 6, \
             result.stdout
@@ -181,20 +173,22 @@ def test_a_task_that_kills_its_worker_fails_and_the_run_completes(dask_executor)
     assert crash.error_type == "KilledWorker", crash.error
     assert "crash-" in crash.error  # the Dask key carries the task's name
     assert sorted(summary["passed"]) == ["after_1", "after_2", "before"]
-    dask_executor.client.wait_for_workers(2, timeout=60)  # the nanny restarts it
+    dask_executor.client.wait_for_workers(2, timeout=TIMEOUT)  # the nanny restarts it
 
 
 CTRL_C = """
     import time
+    from pathlib import Path
     from threaded_order import dmark
 
     @dmark(timeout=0.5)
     def test_hangs():
-        time.sleep(90)  # abandoned on a worker once timed out
+        time.sleep(300)  # abandoned on a worker once timed out
 
-    @dmark()
+    @dmark(after=["test_hangs"])
     def test_slow():
-        time.sleep(60)  # running when Ctrl-C comes, twice
+        Path({started!r}).write_text("running")  # so test_hangs has timed out
+        time.sleep(300)  # running when Ctrl-C comes, twice
 
     @dmark(after=["test_slow"])
     def test_never():
@@ -206,33 +200,21 @@ def test_mtrun_own_local_cluster_and_ctrl_c_twice(tmp_path):
     """mtrun starts a cluster; Ctrl-C in a terminal reaches the whole process group, worker
     processes included: the first only stops new starts (the workers must survive it), the
     second stops waiting, and mtrun exits at once without waiting for the bodies."""
-    (tmp_path / "test_own.py").write_text(textwrap.dedent(CTRL_C))
-    child = subprocess.Popen(
-        [sys.executable, "-u", "-m", "threaded_order_cli", "test_own.py", "--executor", "dask",
-         "--workers", "2", "--color", "no", "-p", "no:hello"],
-        cwd=tmp_path, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        header = []
-        for line in child.stdout:  # type: ignore[union-attr]
-            header.append(line)
-            if line.startswith("collected"):
-                break
-        assert re.search(r"executor: dask \(local cluster (tcp|tls)://127\.0\.0\.1:\d+, 2 worker "
-                         r"processes\)", "".join(header)), header
-        time.sleep(1.5)  # test_hangs has timed out; test_slow runs
-        os.killpg(child.pid, signal.SIGINT)
-        time.sleep(1)
-        os.killpg(child.pid, signal.SIGINT)
-        interrupted = time.monotonic()
-        out, err = child.communicate(timeout=100)
-    finally:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)
-    assert time.monotonic() - interrupted < 30, (out, err)
-    assert child.returncode == 2, (out, err)
-    assert "waiting for 1 running task(s) to finish (test_slow)" in err, err
+    started = tmp_path / "slow.started"
+    (tmp_path / "test_own.py").write_text(textwrap.dedent(CTRL_C).format(started=str(started)))
+    with spawn_mtrun("test_own.py", "--executor", "dask", "--workers", "2", "--color", "no",
+                     "-p", "no:hello", cwd=tmp_path, autoload=True,
+                     env={"THREADED_ORDER_STRICT_PLUGINS": None}, stdin=False,
+                     new_session=True) as run:
+        run.wait_for_file(started)
+        run.send_signal(signal.SIGINT, group=True)
+        run.wait_for("waiting for 1 running task(s) to finish (test_slow)")
+        run.send_signal(signal.SIGINT, group=True)
+        result = run.finish()  # long before the bodies' sleep(300) ends, or it fails
+    out, err = result.stdout, result.stderr
+    assert re.search(r"executor: dask \(local cluster (tcp|tls)://127\.0\.0\.1:\d+, 2 worker "
+                     r"processes\)", out), out
+    assert result.ret == 2, (out, err)
     assert "FAILED test_slow - CancelledError: cancelled by interrupt while running" in out
     assert "FAILED test_hangs - TimeoutError: task 'test_hangs' timed out after 0.5s" in out
     assert "1 task(s) never started: test_never" in out

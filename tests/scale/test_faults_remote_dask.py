@@ -8,46 +8,21 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import textwrap
-import threading
 import time
-from typing import Any
 
 import pytest
 
 from threaded_order import Scheduler
-from threaded_order_cli.testing import run_mtrun
+from threaded_order_cli.testing import TIMEOUT, run_mtrun, spawn_mtrun
 
 from . import tasks
+from ._support import check_hostile, start
 
 DaskExecutor = pytest.importorskip("threaded_order_dask").DaskExecutor
 
-QUIET = {"THREADED_ORDER_DISABLE_PLUGIN_AUTOLOAD": "1"}
 DASK = ("-p", "threaded_order_dask.plugin", "--color", "no")
-
-
-def start(scheduler: Scheduler, limit: float = 90) -> dict[str, Any]:
-    """``scheduler.start()``, failing the test instead of hanging it."""
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["summary"] = scheduler.start()
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(limit)
-    if thread.is_alive():
-        scheduler.interrupt(cancel=True)
-        thread.join(10)
-        pytest.fail(f"start() still running after {limit:g}s")
-    if "error" in box:
-        raise box["error"]
-    return box["summary"]  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
@@ -72,14 +47,7 @@ def test_hostile_results_and_exceptions_fail_only_their_task(two_workers):
         s.register(getattr(tasks, name), name)
     s.register(tasks.one, "still_runs", after=["raises_unprintable", "raises_no_repr"])
     records = start(s)["tasks"]
-    assert records["still_runs"].ok
-    assert (records["raises_unprintable"].error_type, records["raises_unprintable"].error) \
-        == ("Unprintable", "<unprintable Unprintable>")
-    assert (records["raises_no_repr"].error_type, records["raises_no_repr"].error) \
-        == ("NoRepr", "<unprintable NoRepr>")
-    assert records["returns_unpicklable"].error.endswith("cannot be pickled to send it back: "
-                                                         "SystemExit: 3")
-    assert records["returns_worse"].error.endswith(": Unprintable: <unprintable Unprintable>")
+    check_hostile(records)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -105,7 +73,7 @@ def test_a_task_waiting_behind_a_timed_out_body_gets_its_full_time(one_worker):
     assert records["stuck"].error == ("task 'stuck' timed out after 0.5s (its worker was "
                                       "ended to stop it)")
     assert records["queued"].ok, records["queued"].error
-    one_worker.client.wait_for_workers(1, timeout=60)
+    one_worker.client.wait_for_workers(1, timeout=TIMEOUT)
 
 
 def test_an_innocent_task_is_not_blamed_when_another_kills_the_worker(one_worker):
@@ -117,7 +85,7 @@ def test_an_innocent_task_is_not_blamed_when_another_kills_the_worker(one_worker
     assert records["crash"].error_type == "KilledWorker"
     assert "crash-" in records["crash"].error
     assert records["innocent"].ok, records["innocent"].error
-    one_worker.client.wait_for_workers(1, timeout=60)
+    one_worker.client.wait_for_workers(1, timeout=TIMEOUT)
 
 
 def test_a_timed_out_body_on_a_cluster_of_yours_runs_on_and_holds_its_group(two_workers,
@@ -165,7 +133,7 @@ HANGS = """
 def test_mtrun_goes_on_after_a_body_that_blocks_past_its_timeout(tmp_path):
     (tmp_path / "test_hangs.py").write_text(textwrap.dedent(HANGS))
     result = run_mtrun("test_hangs.py", "--executor", "dask", "--workers", "2", *DASK,
-                       cwd=tmp_path, env=QUIET, timeout=90)
+                       cwd=tmp_path, autoload=False)
     result.assert_outcomes(passed=6, failed=1)
     assert "FAILED test_hangs - TimeoutError: task 'test_hangs' timed out after 0.5s" \
         in result.stdout
@@ -175,7 +143,7 @@ def test_a_bad_address_is_one_line_at_once(tmp_path):
     (tmp_path / "test_one.py").write_text("from threaded_order import dmark\n"
                                           "@dmark()\ndef test_a():\n    pass\n")
     result = run_mtrun("test_one.py", "--executor", "dask=not a url", *DASK, cwd=tmp_path,
-                       env=QUIET, timeout=15)
+                       autoload=False, timeout=15)  # well below Dask's connect timeout
     assert result.ret == 4, result
     assert result.stderr.splitlines() == [
         "mtrun: error: --executor dask=not a url: could not start: ValueError: missing port "
@@ -201,21 +169,13 @@ def test_ctrl_c_while_the_local_cluster_starts_is_one_line(tmp_path):
     """The terminal's Ctrl-C reaches the worker processes too, while they import."""
     (tmp_path / "test_one.py").write_text("from threaded_order import dmark\n"
                                           "@dmark()\ndef test_a():\n    pass\n")
-    child = subprocess.Popen(
-        [sys.executable, "-m", "threaded_order_cli", "test_one.py", "--executor", "dask",
-         *DASK], cwd=tmp_path, env={**os.environ, **QUIET}, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        deadline = time.monotonic() + 30
-        while not spawned_children(child.pid):  # the cluster is starting its workers
-            assert time.monotonic() < deadline and child.poll() is None, child.communicate()
+    with spawn_mtrun("test_one.py", "--executor", "dask", *DASK, cwd=tmp_path,
+                     autoload=False, stdin=False, new_session=True) as run:
+        deadline = time.monotonic() + TIMEOUT
+        while not spawned_children(run.pid):  # the cluster is starting its workers
+            assert time.monotonic() < deadline and run.proc.poll() is None, run.finish()
             time.sleep(0.005)
-        os.killpg(child.pid, signal.SIGINT)
-        out, err = child.communicate(timeout=60)
-    finally:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.communicate()
-    assert child.returncode == 2, (out, err)
-    assert len(err.splitlines()) == 1 and "interrupted" in err, err
+        run.send_signal(signal.SIGINT, group=True)
+        result = run.finish()
+    assert result.ret == 2, result
+    assert len(result.stderr.splitlines()) == 1 and "interrupted" in result.stderr, result

@@ -8,27 +8,22 @@ from __future__ import annotations
 import functools
 import os
 import signal
-import subprocess
 import sys
-import textwrap
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from threaded_order import NotPicklableError, Scheduler
 from threaded_order_cli.process_pool import ProcessExecutor
-from threaded_order_cli.testing import run_mtrun
+from threaded_order_cli.testing import TIMEOUT, run_mtrun, spawn_mtrun
 
 from . import tasks
+from ._support import alive, check_hostile, start, write
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="reads /proc; the fork server is Linux's")
 
-QUIET = {"THREADED_ORDER_DISABLE_PLUGIN_AUTOLOAD": "1"}
 PROCESSES = ("--executor", "processes", "--color", "no")
 
 # Shared by the test modules below: whether a process runs (a zombie does not).
@@ -40,42 +35,6 @@ ALIVE = """
         except OSError:
             return False
 """
-
-
-def start(scheduler: Scheduler, limit: float = 90) -> dict[str, Any]:
-    """``scheduler.start()``, failing the test instead of hanging it."""
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["summary"] = scheduler.start()
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(limit)
-    if thread.is_alive():
-        scheduler.interrupt(cancel=True)
-        thread.join(10)
-        pytest.fail(f"start() still running after {limit:g}s")
-    if "error" in box:
-        raise box["error"]
-    return box["summary"]  # type: ignore[no-any-return]
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in "ZX"
-    except OSError:
-        return False
-
-
-def write(folder: Path, name: str, source: str) -> Path:
-    path = folder / name
-    path.write_text(textwrap.dedent(source))
-    return path
 
 
 HOSTILE = """
@@ -135,7 +94,7 @@ HOSTILE_LINES = [
 def test_hostile_results_and_exceptions_fail_only_their_task(tmp_path):
     write(tmp_path, "test_hostile.py", HOSTILE)
     result = run_mtrun("test_hostile.py", *PROCESSES, "--workers", "2", cwd=tmp_path,
-                       env=QUIET, timeout=60)
+                       autoload=False)
     result.assert_outcomes(passed=1, failed=4)
     for line in HOSTILE_LINES:
         assert line in result.stdout, result.stdout
@@ -152,14 +111,7 @@ def test_hostile_objects_in_a_process_pool_of_yours():
         records = start(s)["tasks"]
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    assert records["still_runs"].ok
-    assert (records["raises_unprintable"].error_type, records["raises_unprintable"].error) \
-        == ("Unprintable", "<unprintable Unprintable>")
-    assert (records["raises_no_repr"].error_type, records["raises_no_repr"].error) \
-        == ("NoRepr", "<unprintable NoRepr>")
-    assert records["returns_unpicklable"].error.endswith("cannot be pickled to send it back: "
-                                                         "SystemExit: 3")
-    assert records["returns_worse"].error.endswith(": Unprintable: <unprintable Unprintable>")
+    check_hostile(records)
 
 
 def test_a_hostile_task_or_state_value_is_named_before_the_run():
@@ -203,7 +155,7 @@ def test_a_timed_out_body_is_ended_and_the_next_task_gets_its_full_time(tmp_path
     started while it waits."""
     write(tmp_path, "test_queued.py", QUEUED)
     result = run_mtrun("test_queued.py", *PROCESSES, "--workers", "1", cwd=tmp_path,
-                       env=QUIET, timeout=60)
+                       autoload=False)
     result.assert_outcomes(passed=1, failed=1)
     assert ("FAILED test_stuck - TimeoutError: task 'test_stuck' timed out after 0.5s (its "
             "worker process was ended)") in result.stdout
@@ -247,7 +199,7 @@ def test_retries_and_group_limits_never_run_two_bodies_at_once(tmp_path):
     """A timed-out body is ended before its retry, or its group's next task, starts."""
     write(tmp_path, "test_copies.py", COPIES)
     result = run_mtrun("test_copies.py", *PROCESSES, "--workers", "3", "--limit", "db=1",
-                       cwd=tmp_path, env=QUIET, timeout=60)
+                       cwd=tmp_path, autoload=False)
     result.assert_outcomes(failed=3)
     assert "bodies still running" not in result.stdout, result.stdout
     log = (tmp_path / "bodies.log").read_text().split()[::2]
@@ -301,7 +253,7 @@ def test_processes_start_as_tasks_need_them(tmp_path):
     """--workers 8, but a chain needs one process and a pair two."""
     write(tmp_path, "test_growth.py", GROWTH)
     result = run_mtrun("test_growth.py", *PROCESSES, "--workers", "8", cwd=tmp_path,
-                       env=QUIET, timeout=60)
+                       autoload=False)
     result.assert_outcomes(passed=4)
     assert "executor: processes (up to 8 worker processes)" in result.stdout
 
@@ -337,7 +289,7 @@ CRASH = ALIVE + """
 def test_a_crash_fails_only_the_task_that_crashed(tmp_path):
     write(tmp_path, "test_crash.py", CRASH)
     result = run_mtrun("test_crash.py", *PROCESSES, "--workers", "2", cwd=tmp_path,
-                       env=QUIET, timeout=60)
+                       autoload=False)
     result.assert_outcomes(passed=1, failed=1)
     assert "FAILED test_crashes - WorkerDied: worker process " in result.stdout
     assert "died while running this task" in result.stdout
@@ -376,7 +328,7 @@ def test_a_child_forked_by_a_body_never_answers_for_it(tmp_path):
     """The child comes back out of the body into the worker: it ends there, at once."""
     write(tmp_path, "test_forks.py", FORKS)
     result = run_mtrun("test_forks.py", *PROCESSES, "--workers", "2", cwd=tmp_path,
-                       env=QUIET, timeout=60)
+                       autoload=False)
     result.assert_outcomes(passed=3)
 
 
@@ -456,24 +408,14 @@ def test_no_worker_outlives_mtrun(tmp_path, signum):
     """Stopped mid-run, mtrun leaves no process behind to keep its stdout open: reading it
     ends."""
     write(tmp_path, "test_blocking.py", BLOCKING)
-    child = subprocess.Popen(
-        [sys.executable, "-m", "threaded_order_cli", "test_blocking.py", *PROCESSES,
-         "--workers", "2"], cwd=tmp_path, env={**os.environ, **QUIET},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while not all((tmp_path / f"{n}.pid").exists() for n in "ab"):
-            assert time.monotonic() < deadline and child.poll() is None, "tasks never started"
-            time.sleep(0.01)
-        workers = descendants(child.pid)
-        assert {int((tmp_path / f"{n}.pid").read_text()) for n in "ab"} <= workers
-        child.send_signal(signum)
-        child.communicate(timeout=30)  # EOF on stdout and stderr: no process holds them
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
-    deadline = time.monotonic() + 10
+    with spawn_mtrun("test_blocking.py", *PROCESSES, "--workers", "2", cwd=tmp_path,
+                     autoload=False, stdin=False) as run:
+        pids = {int(run.wait_for_file(tmp_path / f"{n}.pid")) for n in "ab"}
+        workers = descendants(run.pid)
+        assert pids <= workers
+        run.send_signal(signum)
+        run.finish()  # EOF on stdout and stderr too: no process holds them
+    deadline = time.monotonic() + TIMEOUT
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not [pid for pid in workers if alive(pid)]

@@ -8,8 +8,6 @@ import time
 
 from threaded_order_cli.testing import run_mtrun
 
-QUIET = {"THREADED_ORDER_DISABLE_PLUGIN_AUTOLOAD": "1"}
-
 MODULE = """
     import os
     import threading
@@ -63,7 +61,7 @@ def test_processes_run_the_bodies_and_report_as_threads_do(tmp_path):
     path.write_text(textwrap.dedent(MODULE))
     started = time.monotonic()
     result = run_mtrun(path, "--executor", "processes", "--workers", "2", cwd=tmp_path,
-                       env=QUIET)
+                       autoload=False)
     assert time.monotonic() - started < 30  # the abandoned body does not hold mtrun up
     result.assert_outcomes(passed=3, failed=3)
     assert result.ret == 1
@@ -82,7 +80,7 @@ def test_mtrun_does_not_wait_for_a_timed_out_body_in_its_pool(tmp_path):
     path.write_text("import time\nfrom threaded_order import dmark\n"
                     "@dmark(timeout=0.3)\ndef test_hangs():\n    time.sleep(60)\n")
     started = time.monotonic()
-    result = run_mtrun(path, "--executor", "processes", cwd=tmp_path, env=QUIET)
+    result = run_mtrun(path, "--executor", "processes", cwd=tmp_path, autoload=False)
     assert time.monotonic() - started < 20  # the pool's processes are ended, not joined
     result.assert_outcomes(failed=1)
 
@@ -100,7 +98,7 @@ def test_an_unpicklable_state_value_is_a_one_line_usage_error(tmp_path):
         def test_uses_state(state):
             pass
     """))
-    result = run_mtrun(path, "--executor", "processes", cwd=tmp_path, env=QUIET,
+    result = run_mtrun(path, "--executor", "processes", cwd=tmp_path, autoload=False,
                        in_process=True)
     assert result.ret == 4
     errors = result.stderr.strip().splitlines()
@@ -113,7 +111,7 @@ def test_executor_usage_errors(tmp_path):
     path.write_text("from threaded_order import dmark\n@dmark()\ndef test_a(): pass\n")
 
     def error(*args: str) -> str:
-        result = run_mtrun(path, *args, cwd=tmp_path, env=QUIET, in_process=True)
+        result = run_mtrun(path, *args, cwd=tmp_path, autoload=False, in_process=True)
         assert result.ret == 4, result
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1, result.stderr
@@ -134,5 +132,5 @@ def test_threads_stay_the_default(tmp_path):
     path = tmp_path / "test_default_threads.py"
     path.write_text("import os\nfrom threaded_order import dmark\n"
                     "@dmark()\ndef test_a():\n    return os.getpid()\n")
-    result = run_mtrun(path, cwd=tmp_path, env=QUIET, in_process=True)
+    result = run_mtrun(path, cwd=tmp_path, autoload=False, in_process=True)
     assert result.ret == 0 and "executor:" not in result.stdout

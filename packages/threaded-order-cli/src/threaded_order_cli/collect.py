@@ -12,8 +12,7 @@ from types import ModuleType
 from typing import Any, Callable, NamedTuple, Optional
 
 from threaded_order import DAGraph, Task, TaskGraphError
-from threaded_order._text import safe_repr, safe_str, type_name
-from threaded_order.markers import marked_functions, task_from_marked
+from threaded_order.ext import marked_functions, safe_repr, safe_str, task_from_marked, type_name
 
 from .config import EXIT_NO_TESTS, UsageError
 from .tagexpr import compile_tags
@@ -86,7 +85,7 @@ def _test_files(folder: Path, norecursedirs: Iterable[str] = ()) -> list[Path]:
     ``build/``, ``.venv`` or ``node_modules``. The folder itself is searched whatever its name.
     """
     patterns = (*NORECURSEDIRS, *norecursedirs)
-    found = []
+    found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = [d for d in dirnames if not _skipped(dirpath, d, patterns)]
         found.extend(Path(dirpath, f) for f in filenames if f.endswith(".py")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from threaded_order import ExitCode, PluginManager
+
+if TYPE_CHECKING:
+    from .hooks import CliHooks
 
 EXIT_OK = ExitCode.OK
 EXIT_TESTS_FAILED = ExitCode.TESTS_FAILED
@@ -28,7 +31,11 @@ class ReporterError(UsageError):
 
 
 class Config:
-    """Parsed options, the plugin manager, the state and, after collection, the tasks."""
+    """Parsed options, the plugin manager, the state and, after collection, the tasks.
+
+    ``hooks`` calls mtrun's hooks, one typed method each (``hooks.report_header(config)``),
+    and keeps the plugin errors of the session.
+    """
 
     def __init__(
         self,
@@ -36,16 +43,22 @@ class Config:
         plugin_manager: PluginManager,
         rootdir: Path,
         state: dict[str, Any],
+        hooks: Optional[CliHooks] = None,
     ) -> None:
+        if hooks is None:
+            from .hooks import CliHooks
+
+            hooks = CliHooks(plugin_manager)
         self.options = options
         self.plugin_manager = plugin_manager
+        self.hooks = hooks
         self.rootdir = rootdir
         self.state = state
-        self.tasks: list[Any] = []
+        self.tasks: list[Any] = []  # the selected tasks, after collection
+        self.deselected = 0  # how many tasks collected were not selected (--tags)
+        self.workers = 0  # the run's worker count, once the run is set up
         self.reporters: list[tuple[str, Any]] = []
         self.executor: Optional[Any] = None  # where task bodies run; None: threads
-        # One line per plugin or reporter failure; after the run, the summary's own list.
-        self.errors: list[str] = []
         # Report destinations taken so far (a resolved path, or "-"): reporter name.
         self.destinations: dict[str, str] = {}
 

@@ -1,7 +1,7 @@
 """``--executor``: where task bodies run. Threads (the default), a process pool (built in), or
 whatever a plugin offers through ``threaded_order_cli_make_executor`` (Dask).
 
-The scheduler itself always stays in mtrun's process; see ``threaded_order.remote``.
+The scheduler itself always stays in mtrun's process; see ``threaded_order._remote``.
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ import sys
 from concurrent.futures import Executor
 from pathlib import Path
 from types import ModuleType
-from typing import Optional
-
-from threaded_order import PluginManager
-from threaded_order.plugins import call_hook, hook_impls
+from typing import TYPE_CHECKING, Optional
 
 from .config import Config, UsageError
-from .lifecycle import describe as describe_error
+
+if TYPE_CHECKING:
+    from .hooks import CliHooks
 
 THREADS, PROCESSES = "threads", "processes"
 BUILTIN = {
@@ -34,16 +33,13 @@ def parse(value: str) -> tuple[str, Optional[str]]:
     return name, address or None
 
 
-def available(pm: PluginManager, errors: list[str]) -> dict[str, str]:
-    found = dict(BUILTIN)
-    for offered in call_hook(pm, "threaded_order_cli_executors", errors):
-        found.update(offered)
-    return found
+def available(hooks: CliHooks) -> dict[str, str]:
+    return {**BUILTIN, **hooks.executors()}
 
 
-def check(pm: PluginManager, name: str, address: Optional[str], errors: list[str]) -> None:
+def check(hooks: CliHooks, name: str, address: Optional[str]) -> None:
     """Refuse an unknown or missing executor before anything is collected."""
-    names = available(pm, errors)
+    names = available(hooks)
     if name not in names:
         if name in PROVIDERS:
             raise UsageError(f"--executor {name}: needs the {PROVIDERS[name]} package "
@@ -54,8 +50,8 @@ def check(pm: PluginManager, name: str, address: Optional[str], errors: list[str
         raise UsageError(f"--executor {name} takes no address, got {name}={address}")
 
 
-def make(config: Config, name: str, address: Optional[str], workers: int,
-         errors: list[str]) -> Optional[Executor]:
+def make(config: Config, name: str, address: Optional[str], workers: int
+         ) -> Optional[Executor]:
     """The executor for this run, or None for threads."""
     if name == THREADS:
         return None
@@ -63,31 +59,13 @@ def make(config: Config, name: str, address: Optional[str], workers: int,
         from .process_pool import ProcessExecutor  # multiprocessing only when asked for
 
         return ProcessExecutor(workers)
-    for impl in hook_impls(config.plugin_manager, "threaded_order_cli_make_executor"):
-        args = {"name": name, "address": address, "workers": workers, "config": config}
-        try:
-            executor = impl.function(*[args[a] for a in impl.argnames])
-        except (UsageError, KeyboardInterrupt):
-            raise
-        except BaseException as exc:  # sys.exit() in a plugin too: a usage error, one line
-            spec = name if address is None else f"{name}={address}"
-            raise UsageError(f"--executor {spec}: could not start: {describe_error(exc)}") from exc
-        if executor is not None:
-            return executor  # type: ignore[no-any-return]
-    raise UsageError(f"--executor {name}: no plugin could make it")
-
-
-def describe(name: str, executor: Optional[Executor]) -> Optional[str]:
-    """The header line, for anything but threads."""
-    if executor is None:
-        return None
-    return f"executor: {getattr(executor, 'description', None) or name}"
+    return config.hooks.make_executor(name, address, workers, config)
 
 
 def to_ship(modules: list[ModuleType]) -> list[ModuleType]:
     """The test modules, and the modules they loaded from their folders: their source goes
     to the workers, which cannot import them by the names mtrun gave them."""
-    from threaded_order._remote import module_source
+    from threaded_order.ext import module_source
 
     shipped = []
     folders = {Path(m.__file__).resolve().parent for m in modules if m.__file__}

@@ -3,7 +3,13 @@
 Plugins implement them beside the scheduler's hooks (``threaded_order.hookspecs``); both
 use the ``threaded_order`` project marker and the ``threaded_order`` entry-point group.
 Every hook is called on the main thread, and each implementation is isolated: one that
-raises is reported in one line and the others go on.
+raises is reported in one line and the others go on (the two ``make`` hooks excepted: the
+first answer wins, and an error there stops mtrun with one line). mtrun calls them through
+``threaded_order_cli.hooks.CliHooks``.
+
+The built-in terminal reporter is a plugin like any other, registered as
+``terminalreporter``: it prints its header at ``run_start`` and its report at
+``unconfigure``, so ``-p no:terminalreporter`` silences it.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from threaded_order.hookspecs import hookspec
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
+
+    from threaded_order.results import Summary
 
     from .config import Config
 
@@ -84,22 +92,49 @@ def threaded_order_cli_collection_error(path: str, message: str, config: Config)
 
 
 @hookspec
+def threaded_order_cli_run_start(config: Config) -> None:
+    """Called once the tasks are collected, just before the run (not for ``--collect-only``
+    or ``--graph``): ``config.tasks``, ``config.deselected``, ``config.workers`` and
+    ``config.executor`` are set. The terminal reporter prints its header here."""
+
+
+@hookspec
+def threaded_order_cli_claims_terminal(config: Config) -> Optional[bool]:
+    """Return True if this plugin draws on the terminal while the tasks run (a live display,
+    lines on stdout).
+
+    Asked once per run by the terminal reporter, at ``run_start``: when any plugin says
+    True, it leaves out its ``.F s`` progress characters, and it writes its other lines of
+    the run (``--log``) through ``sys.stdout`` as it is then, so that a display that
+    redirects ``sys.stdout`` gets them.
+    """
+
+
+@hookspec
 def threaded_order_cli_report_header(config: Config) -> Union[str, list[str], None]:
-    """Return lines to add to the header printed before the run."""
+    """Return lines to add to the header printed before the run (the terminal reporter
+    asks)."""
 
 
 @hookspec
 def threaded_order_cli_report_summary(
-    summary: dict[str, Any], config: Config, exitcode: int
+    summary: Summary, config: Config, exitcode: int
 ) -> Union[str, list[str], None]:
-    """Return lines to print after the failures section, before the final summary line."""
+    """Return lines to print after the failures section, before the final summary line (the
+    terminal reporter asks)."""
 
 
 @hookspec
-def threaded_order_cli_unconfigure(config: Config, exitcode: int) -> None:
-    """Called last, with the exit code ``mtrun`` is about to return.
+def threaded_order_cli_unconfigure(
+    config: Config, exitcode: int, summary: Optional[Summary]
+) -> None:
+    """Called last, once, whether a run happened or not: reporters write their reports here.
 
-    Each implementation is called with the code as it stands then: one that fails (or a
-    Ctrl-C meanwhile) changes it for those called after it. Mark the one that records the
-    code ``trylast``, as the json reporter does.
+    ``summary`` is the run's summary, final: every plugin error up to this call is in its
+    ``plugin_errors``, and ``interrupted`` counts a signal taken after the last task; it is
+    None when mtrun stopped before its run. ``exitcode`` is the code ``mtrun`` returns as
+    it stands when the implementation is called: one that fails (or a signal meanwhile)
+    changes it for those called after it. The terminal reporter prints its report first
+    (``tryfirst``); mark an implementation that records the code ``trylast``, as the json
+    reporter does.
     """

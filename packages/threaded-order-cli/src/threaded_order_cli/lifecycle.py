@@ -26,7 +26,7 @@ from typing import Any, Callable, NamedTuple, Optional, TypeVar
 import click
 
 from threaded_order import hookimpl
-from threaded_order._text import safe_format_exception, safe_repr, safe_str, type_name
+from threaded_order.ext import safe_format_exception, safe_repr, safe_str, type_name
 
 from .config import (
     EXIT_INTERNAL_ERROR,
@@ -81,7 +81,7 @@ class Lifecycle:
         self.forwarding = False
         self.sigints_forwarded = 0
         self.previous: dict[int, Any] = {}
-        self.exit_code = EXIT_INTERNAL_ERROR
+        self.exit_code: int = EXIT_INTERNAL_ERROR
         self.pid = os.getpid()
         self.finishing_since: Optional[float] = None
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import atexit
 import importlib
 import os
-import platform
 import signal
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import click
 
@@ -21,17 +20,9 @@ from threaded_order import (
     exit_status,
     load_entrypoint_plugins,
 )
-from threaded_order import (
-    __version__ as core_version,
-)
-from threaded_order._text import (
-    check_seconds,
-    safe_str,
-    type_name,
-)
-from threaded_order.plugins import call_hook, hook_impls, notify
+from threaded_order.ext import check_seconds, safe_str, type_name
 
-from . import __version__, executors, hookspecs, show
+from . import executors, hookspecs, show
 from .collect import CollectError, collect
 from .config import (
     EXIT_INTERNAL_ERROR,
@@ -39,9 +30,9 @@ from .config import (
     EXIT_OK,
     EXIT_USAGE_ERROR,
     Config,
-    ReporterError,
     UsageError,
 )
+from .hooks import CliHooks
 from .lifecycle import (
     Lifecycle,
     Outcome,
@@ -62,7 +53,11 @@ from .options import (
     parse_reporters,
     split_targets,
 )
+from .terminal import NAME as TERMINAL_REPORTER
 from .terminal import TerminalReporter
+
+if TYPE_CHECKING:
+    from threaded_order.results import Summary
 
 
 def main(argv: Optional[list[str]] = None) -> None:
@@ -92,6 +87,9 @@ def _plugin_manager(argv: list[str]) -> PluginManager:
     blocked, early = blocked_and_early(argv)
     pm = PluginManager()
     pm.add_hookspecs(hookspecs)
+    options = argv[:argv.index("--")] if "--" in argv else argv
+    if "--debug-plugins" in options:  # from the first hook call on: before parsing
+        pm.trace_hooks(_trace_writer(sys.stderr))
     for name in blocked:
         pm.set_blocked(name)
     for name in early:
@@ -104,8 +102,11 @@ def _plugin_manager(argv: list[str]) -> PluginManager:
             raise
         except BaseException as exc:  # raised while importing (sys.exit too), a bad hook
             raise UsageError(f"-p {name}: cannot load plugin: {describe(exc)}") from exc
-    load_entrypoint_plugins(pm, blocked, warn=lambda m: sys.stderr.write(
-        f"mtrun: warning: {one_line(m)}\n"))
+
+    def warn(message: str) -> None:
+        sys.stderr.write(f"mtrun: warning: {one_line(message)}\n")
+
+    load_entrypoint_plugins(pm, blocked, warn=warn)
     try:
         pm.check_pending()  # a misspelled hook name: say so now, not after the header
     except Exception as exc:  # pluggy's PluginValidationError
@@ -115,16 +116,30 @@ def _plugin_manager(argv: list[str]) -> PluginManager:
     return pm
 
 
+def _trace_writer(stream: Any) -> Any:
+    """Trace lines go to the stderr mtrun started with (a task's capture cannot take
+    them); a closed or broken stream loses them, never the run."""
+
+    def write(text: str) -> None:
+        try:
+            stream.write(text)
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    return write
+
+
 def _run(argv: list[str], life: Lifecycle) -> int:
     pm = _plugin_manager(argv)
     pm.register(life, name="mtrun-lifecycle")
-    errors: list[str] = []
+    hooks = CliHooks(pm)
     extra_options: list[click.Parameter] = []
 
     def add_option(*decls: str, **attrs: Any) -> None:
         extra_options.append(click.Option(list(decls), **attrs))
 
-    call_hook(pm, "threaded_order_cli_addoption", errors, add_option=add_option)
+    hooks.addoption(add_option)
     command = make_command(extra_options)
     with command.make_context("mtrun", normalize_argv(argv)) as ctx:
         params: dict[str, Any] = command.invoke(ctx)
@@ -132,7 +147,7 @@ def _run(argv: list[str], life: Lifecycle) -> int:
         show.versions(pm)
         return EXIT_OK
     if params["list_plugins"]:
-        show.plugins(pm, errors)
+        show.plugins(hooks)
         return EXIT_OK
     targets, extra_state, seeded = split_targets(params["targets"])
     if not targets:
@@ -141,27 +156,30 @@ def _run(argv: list[str], life: Lifecycle) -> int:
     reporters = parse_reporters(params["reporter"])
     params["limits"] = parse_limits(params["limit"])
     params["executor_name"], params["executor_address"] = executors.parse(params["executor"])
-    executors.check(pm, params["executor_name"], params["executor_address"], errors)
+    executors.check(hooks, params["executor_name"], params["executor_address"])
     state = load_state_file(params["state_file"])
     state.update(extra_state)
-    config = Config(params, pm, Path.cwd(), state)
-    config.errors = errors
+    config = Config(params, pm, Path.cwd(), state, hooks)
     colour = {"yes": True, "no": False}.get(params["color"])
-    terminal = TerminalReporter(colour=colour, log_lines=params["log"], verbose=params["verbose"])
-    pm.register(terminal, name="terminalreporter")
+    pm.register(TerminalReporter(colour=colour, log_lines=params["log"]), name=TERMINAL_REPORTER)
     _make_reporters(config, reporters)
+    finished: list[Summary] = []  # the run's summary, once there is one
 
     def body() -> int:
-        call_hook(pm, "threaded_order_cli_configure", config.errors, config=config)
-        return _collect_and_run(config, targets, terminal, seeded, life)
+        hooks.configure(config)
+        return _collect_and_run(config, targets, seeded, life, finished)
 
     end = settled(life, lambda: Outcome(body()),
                   lambda exc: _stopped(exc, config, params["verbose"]))
+    summary = finished[0] if finished else None
     try:
-        if config.executor is not None:  # after the report: a cluster may take a moment
-            config.executor.shutdown(wait=False)  # abandoned (timed-out) bodies are not needed
+        code = _unconfigure(config, summary, end.code, life)  # every report, the terminal's too
+        stops = sorted({signal_name(s) for s in life.received if s != signal.SIGINT})
+        if summary is not None and stops:
+            sys.stderr.write(f"mtrun: interrupted by {', '.join(stops)}\n")
     finally:
-        code = _unconfigure(config, end.code, life)
+        if config.executor is not None:  # after the reports: a cluster may take a moment
+            config.executor.shutdown(wait=False)  # abandoned (timed-out) bodies are not needed
     return report(end._replace(code=code))
 
 
@@ -185,8 +203,7 @@ def _stopped(exc: BaseException, config: Config, verbose: bool) -> Outcome:
         path, detail = "", end.message
     else:
         return end
-    call_hook(config.plugin_manager, "threaded_order_cli_collection_error", config.errors,
-              path=path, message=detail, config=config)
+    config.hooks.collection_error(path, detail, config)
     return end
 
 
@@ -195,49 +212,31 @@ def _exit_code(code: int, config: Config, life: Optional[Lifecycle]) -> int:
     makes an otherwise clean run 3."""
     if life is not None:
         code = life.exit_code_for(code)
-    return EXIT_INTERNAL_ERROR if code == EXIT_OK and config.errors else code
+    return EXIT_INTERNAL_ERROR if code == EXIT_OK and config.hooks.errors else code
 
 
-def _unconfigure(config: Config, code: int, life: Lifecycle) -> int:
+def _unconfigure(config: Config, summary: Optional[Summary], code: int, life: Lifecycle) -> int:
     """Each unconfigure hook gets the exit code as it stands when it is called, so the last
     (the json reporter's, which writes the code) sees earlier failures. A signal after it is
     too late to change the code; a failure of that last hook still makes it non-zero."""
-    for impl in hook_impls(config.plugin_manager, "threaded_order_cli_unconfigure"):
-        code = _exit_code(code, config, life)
-        notify([impl], "threaded_order_cli_unconfigure", config.errors, config=config,
-               exitcode=code)
+    code = config.hooks.unconfigure(config, summary, _exit_code(code, config, life),
+                                    lambda current: _exit_code(current, config, life))
     return _exit_code(code, config, None)
 
 
 def _make_reporters(config: Config, wanted: list[tuple[str, Optional[str]]]) -> None:
-    pm = config.plugin_manager
-    available: dict[str, str] = {}
-    for offered in call_hook(pm, "threaded_order_cli_reporters", config.errors):
-        available.update(offered)
+    available = config.hooks.reporters()
     for name, dest in wanted:
         if name not in available:
             names = ", ".join(sorted(available)) or "none installed"
             raise UsageError(f"--reporter {name}: unknown reporter (available: {names})")
-        reporter = None
-        for impl in hook_impls(pm, "threaded_order_cli_make_reporter"):
-            args = {"name": name, "dest": dest, "config": config}
-            try:
-                reporter = impl.function(*[args[a] for a in impl.argnames])
-            except (ReporterError, KeyboardInterrupt):
-                raise
-            except BaseException as exc:
-                raise ReporterError(f"--reporter {name}: could not start: {describe(exc)}") \
-                    from exc
-            if reporter is not None:
-                break
-        if reporter is None:
-            raise UsageError(f"--reporter {name}: no plugin could make it")
-        pm.register(reporter, name=f"reporter-{name}-{len(config.reporters)}")
+        reporter = config.hooks.make_reporter(name, dest, config)
+        config.plugin_manager.register(reporter, name=f"reporter-{name}-{len(config.reporters)}")
         config.reporters.append((name, reporter))
 
 
-def _collect_and_run(config: Config, targets: list[str], terminal: TerminalReporter,
-                     seeded: dict[str, str], life: Lifecycle) -> int:
+def _collect_and_run(config: Config, targets: list[str], seeded: dict[str, str],
+                     life: Lifecycle, finished: list[Summary]) -> int:
     params = config.options
     collected = collect(targets, config.rootdir, tags=params["tags"],
                         with_deps=params["with_deps"])
@@ -253,8 +252,10 @@ def _collect_and_run(config: Config, targets: list[str], terminal: TerminalRepor
         return EXIT_OK
     workers = params["workers"] or Scheduler.max_workers
     max_failures = 1 if params["exitfirst"] else params["maxfail"]
+    config.workers = workers
+    config.deselected = len(collected.all_tasks) - len(collected.tasks)
     config.executor = executors.make(config, params["executor_name"],
-                                     params["executor_address"], workers, config.errors)
+                                     params["executor_address"], workers)
     _setup_state(config, collected.modules, seeded)
     try:
         scheduler = Scheduler(
@@ -274,15 +275,7 @@ def _collect_and_run(config: Config, targets: list[str], terminal: TerminalRepor
             _call_module_hook(custom[0], "setup_logging", workers, params["verbose"])
         else:
             configure_logging(workers, verbose=params["verbose"])
-    deselected = len(collected.all_tasks) - len(collected.tasks)
-    header = _header_lines(config, workers, config.errors)
-    executor_line = executors.describe(params["executor_name"], config.executor)
-    if executor_line:
-        header.append(executor_line)
-    header.append(f"collected {show.plural(len(collected.all_tasks), 'task')}"
-                  + (f" / {deselected} deselected / {len(collected.tasks)} selected"
-                     if deselected else ""))
-    terminal.header(header)
+    config.hooks.run_start(config)
     if config.executor is not None:
         scheduler.ship_modules = executors.to_ship(collected.modules)
     life.begin_run(scheduler)
@@ -292,29 +285,13 @@ def _collect_and_run(config: Config, targets: list[str], terminal: TerminalRepor
         raise UsageError(safe_str(exc)) from exc
     finally:
         life.end_run()
-    return _summarize(config, summary, terminal, life)
-
-
-def _summarize(config: Config, summary: dict[str, Any], terminal: TerminalReporter,
-               life: Lifecycle) -> int:
-    """The terminal report. The scheduler's errors and ours become one list, the summary's;
-    a signal taken since the run began marks the run interrupted."""
-    errors = summary["plugin_errors"]
-    errors[:0] = config.errors
-    config.errors = errors
+    # The summary, made final for the reporters: the scheduler's errors and ours in one
+    # list (later ones join it), and a signal taken since the run began is an interrupt.
+    config.hooks.adopt(summary)
     if life.interrupted:
         summary["interrupted"] = True
-    exitcode = _exit_code(exit_status(summary), config, life)
-    extra: list[str] = []
-    for lines in call_hook(config.plugin_manager, "threaded_order_cli_report_summary", errors,
-                           summary=summary, config=config, exitcode=exitcode):
-        extra.extend(_text_lines(lines))
-    exitcode = _exit_code(exitcode, config, life)
-    terminal.report(summary, extra, exitcode)
-    stops = sorted({signal_name(s) for s in life.received if s != signal.SIGINT})
-    if stops:
-        sys.stderr.write(f"mtrun: interrupted by {', '.join(stops)}\n")
-    return exitcode
+    finished.append(summary)
+    return exit_status(summary)
 
 
 def _setup_state(config: Config, modules: list[Any], seeded: dict[str, str]) -> None:
@@ -342,25 +319,3 @@ def _call_module_hook(module: Any, name: str, *args: Any) -> None:
     except BaseException as exc:
         where = os.path.relpath(getattr(module, "__file__", None) or "?")
         raise CollectError(where, f"{name}() failed: {describe(exc)}") from exc
-
-
-def _text_lines(value: Any) -> list[str]:
-    """A hook's lines: a string or a list of them; anything else is shown as its str(), so a
-    plugin returning the wrong type cannot end the run with an internal error."""
-    if isinstance(value, (list, tuple)):
-        return [str(v) for v in value]
-    return [str(value)]
-
-
-def _header_lines(config: Config, workers: int, errors: list[str]) -> list[str]:
-    pm = config.plugin_manager
-    lines = [f"platform {sys.platform} -- Python {platform.python_version()}, "
-             f"threaded-order-core {core_version}, mtrun {__version__}",
-             f"rootdir: {config.rootdir}"]
-    plugins = [f"{i.name}-{i.version}" for i in pm.distributions.values()]
-    if plugins:
-        lines.append("plugins: " + ", ".join(plugins))
-    lines.append(f"workers: {workers}")
-    for extra in call_hook(pm, "threaded_order_cli_report_header", errors, config=config):
-        lines.extend(_text_lines(extra))
-    return lines

@@ -65,6 +65,8 @@ def base_options() -> list[click.Parameter]:
         o(["--log"], is_flag=True, help="Enable logging with thread names, and a line per task."),
         o(["--verbose"], is_flag=True,
           help="Debug logging, and tracebacks for errors."),
+        o(["--debug-plugins"], is_flag=True,
+          help="Print each plugin hook call, with its arguments and results, on stderr."),
         o(["--version", "show_version"], is_flag=True,
           help="Show the versions of mtrun, the core and the plugins, then exit."),
     ]

@@ -27,8 +27,7 @@ from multiprocessing.connection import Connection
 from queue import Empty, SimpleQueue
 from typing import Any, Callable, Optional
 
-from threaded_order._remote_call import die_with, quiet_signals, run_task, serve_calls
-from threaded_order._text import safe_str, type_name
+from threaded_order.ext import die_with, quiet_signals, run_task, safe_str, serve_calls, type_name
 
 from .executors import PROCESSES
 
@@ -37,7 +36,7 @@ _LINUX = sys.platform.startswith("linux")
 # long after its timeout, counted from when the call was sent.
 SAFETY_NET = 30.0
 EXIT_WAIT = 5.0  # for a process to be gone after it said it ends, or was killed
-_Job = tuple[Future, Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+_Job = tuple[Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 
 class WorkerDied(Exception):
@@ -63,8 +62,8 @@ class ProcessExecutor(Executor):
         self._server: Optional[_ForkServer] = None
         self._closed = False
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        future: Future = Future()
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
         with self._lock:
             if self._closed:
                 raise RuntimeError("cannot schedule new futures after shutdown")
@@ -128,7 +127,7 @@ class ProcessExecutor(Executor):
             if worker is not None:
                 self._retire(worker, kill=True)
 
-    def _call(self, worker: Optional[_Worker], future: Future, fn: Callable[..., Any],
+    def _call(self, worker: Optional[_Worker], future: Future[Any], fn: Callable[..., Any],
               args: tuple[Any, ...], kwargs: dict[str, Any]
               ) -> tuple[Optional[_Worker], Callable[[], None]]:
         """One call on this handler's process (started first if need be): the process to use
@@ -209,7 +208,7 @@ def _nothing() -> None:
     pass
 
 
-def _fails(future: Future, error: BaseException) -> Callable[[], None]:
+def _fails(future: Future[Any], error: BaseException) -> Callable[[], None]:
     return lambda: future.set_exception(error)
 
 

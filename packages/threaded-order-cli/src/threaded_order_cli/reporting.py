@@ -105,8 +105,8 @@ def discard(temp: Optional[Path], path: Optional[Path] = None) -> None:
 def write_atomically(path: Path, data: bytes) -> None:
     """``path`` holds ``data`` whole, or (on an error, raised) nothing at all."""
     if not replaceable(path):
-        with open(path, "wb") as stream:
-            stream.write(data)
+        with open(path, "wb") as out:
+            out.write(data)
         return
     temp: Optional[Path] = None
     try:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from threaded_order import PluginManager, Task, installed_plugins
 from threaded_order import __version__ as core_version
-from threaded_order.plugins import call_hook
 
 from . import __version__
-from .terminal import visible
+from .terminal import plural, visible
+
+if TYPE_CHECKING:
+    from .hooks import CliHooks
 
 
 def _out(text: str) -> None:
@@ -18,18 +20,15 @@ def _out(text: str) -> None:
     sys.stdout.write(visible(text, layout=True) + "\n")
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
 def versions(pm: PluginManager) -> None:
-    _out(f"mtrun {__version__} (threaded-order-core {core_version})")
+    _out(f"mtrun {__version__} (threaded-order {core_version})")
     for info in pm.distributions.values():
         _out(f"  plugin {info.name}: {info.distribution} {info.version}")
 
 
-def plugins(pm: PluginManager, errors: list[str]) -> None:
+def plugins(hooks: CliHooks) -> None:
     """Every installed plugin, whether it loaded, and the reporters on offer."""
+    pm = hooks.pm
     found = installed_plugins()
     if not found:
         _out("no plugins installed")
@@ -37,9 +36,7 @@ def plugins(pm: PluginManager, errors: list[str]) -> None:
         loaded = "loaded" if info.name in pm.distributions else (
             "blocked" if pm.is_blocked(info.name) else "not loaded")
         _out(f"{info.name:<16} {info.distribution} {info.version} ({loaded})")
-    reporters: dict[str, str] = {}
-    for offered in call_hook(pm, "threaded_order_cli_reporters", errors):
-        reporters.update(offered)
+    reporters = hooks.reporters()
     if reporters:
         _out("")
         _out("reporters (--reporter NAME[=DEST]):")
@@ -49,7 +46,7 @@ def plugins(pm: PluginManager, errors: list[str]) -> None:
 
     _out("")
     _out("executors (--executor NAME[=ADDRESS]):")
-    for name, description in sorted(available(pm, errors).items()):
+    for name, description in sorted(available(hooks).items()):
         _out(f"  {name:<14} {description}")
 
 

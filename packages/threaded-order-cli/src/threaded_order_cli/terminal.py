@@ -1,19 +1,29 @@
 """The built-in terminal reporter: pytest-like header, progress, failures and summary.
 
-It is a plugin like any other, registered as ``terminalreporter``; everything it writes is
-written from hooks on the scheduler thread.
+It is a plugin like any other, registered as ``terminalreporter`` (``NAME``): mtrun only
+registers it, and everything it writes is written from hooks, the header at ``run_start``
+and the report at ``unconfigure``; so ``-p no:terminalreporter`` silences it.
 """
 
 from __future__ import annotations
 
 import os
+import platform
 import re
 import shutil
 import sys
-from typing import Any, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Optional, TextIO
 
 from threaded_order import TaskResult, hookimpl
-from threaded_order._text import safe_str
+from threaded_order import __version__ as core_version
+from threaded_order.ext import safe_str
+
+if TYPE_CHECKING:
+    from threaded_order.results import Summary
+
+    from .config import Config
+
+NAME = "terminalreporter"
 
 _COLOURS = {"red": "31", "green": "32", "yellow": "33", "bold": "1"}
 _CHARS = {"passed": ".", "failed": "F", "skipped": "s"}
@@ -42,16 +52,43 @@ def _escape(match: re.Match[str]) -> str:
     return _SHORT.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def header_lines(config: Config) -> list[str]:
+    """Versions, rootdir, plugins, workers, the plugins' lines, executor, what was collected."""
+    from . import __version__
+
+    lines = [f"platform {sys.platform} -- Python {platform.python_version()}, "
+             f"threaded-order {core_version}, mtrun {__version__}",
+             f"rootdir: {config.rootdir}"]
+    plugins = [f"{i.name}-{i.version}" for i in config.plugin_manager.distributions.values()]
+    if plugins:
+        lines.append("plugins: " + ", ".join(plugins))
+    lines.append(f"workers: {config.workers}")
+    lines.extend(config.hooks.report_header(config))
+    if config.executor is not None:
+        described = getattr(config.executor, "description", None)
+        lines.append(f"executor: {described or config.getoption('executor_name')}")
+    selected, deselected = len(config.tasks), config.deselected
+    lines.append(f"collected {plural(selected + deselected, 'task')}"
+                 + (f" / {deselected} deselected / {selected} selected" if deselected else ""))
+    return lines
+
+
 class TerminalReporter:
-    """Writes the run for a person; ``show_progress`` can be turned off by a progress bar."""
+    """Writes the session for a person: header, progress (``.F s``, or a line per task with
+    ``log_lines``), then failures and summary."""
 
     def __init__(self, out: Optional[TextIO] = None, colour: Optional[bool] = None,
-                 log_lines: bool = False, verbose: bool = False) -> None:
+                 log_lines: bool = False) -> None:
         self.out = out or sys.stdout
         self.colour = self.out.isatty() if colour is None else colour
         self.log_lines = log_lines
-        self.verbose = verbose
-        self.show_progress = True
+        # Another plugin draws on the terminal during the run (threaded_order_cli_claims_
+        # terminal): no progress characters, and lines go through sys.stdout as it is then.
+        self.claimed = False
         self.width = min(shutil.get_terminal_size((80, 24)).columns, 120)
         self._total = 0
         self._done = 0
@@ -72,17 +109,23 @@ class TerminalReporter:
         self._end_progress_line()
         self._put(self.paint(text, *styles) + "\n")
 
+    @property
+    def stream(self) -> TextIO:
+        return sys.stdout if self.claimed else self.out
+
     def _put(self, text: str) -> None:
+        stream = self.stream
         try:
-            self.out.write(text)
+            stream.write(text)
         except BrokenPipeError:
-            discard_rest(self.out)
+            discard_rest(stream)
 
     def _flush(self) -> None:
+        stream = self.stream
         try:
-            self.out.flush()
+            stream.flush()
         except BrokenPipeError:
-            discard_rest(self.out)
+            discard_rest(stream)
 
     def rule(self, title: str, char: str = "=", *styles: str) -> None:
         title = f" {title} " if title else ""
@@ -96,6 +139,11 @@ class TerminalReporter:
             self._column = 0
 
     # -- hooks -------------------------------------------------------------------------
+
+    @hookimpl(optionalhook=True)
+    def threaded_order_cli_run_start(self, config: Config) -> None:
+        self.claimed = config.hooks.claims_terminal(config)
+        self.header(header_lines(config))
 
     def header(self, lines: list[str]) -> None:
         self.rule("mtrun session starts", "=", "bold")
@@ -118,7 +166,7 @@ class TerminalReporter:
             style = {"passed": "green", "failed": "red", "skipped": "yellow"}[result.status]
             self.line(f"{text}{dots} {self.paint(word, style)} {percent}")
             return
-        if not self.show_progress:
+        if self.claimed:
             return
         char = _CHARS[result.status]
         self.write(char, {"F": "red", "s": "yellow"}.get(char, "green"))
@@ -126,10 +174,20 @@ class TerminalReporter:
         if self._column >= self.width - 8 or self._done == self._total:
             self._put(f" [{100 * self._done // max(self._total, 1):3d}%]\n")
             self._column = 0
-        if self.out.isatty():
+        if self.stream.isatty():
             self._flush()
 
-    def report(self, summary: dict[str, Any], extra: list[str], exitcode: int) -> None:
+    @hookimpl(optionalhook=True, tryfirst=True)
+    def threaded_order_cli_unconfigure(self, config: Config, exitcode: int,
+                                       summary: Optional[Summary]) -> None:
+        """The report, first of the unconfigure hooks: before any report on stdout, and
+        before the json reporter records the exit code. None: no run happened."""
+        self.claimed = False  # the run is over: whoever drew on the terminal is done
+        if summary is not None:
+            self.report(summary, config.hooks.report_summary(summary, config, exitcode),
+                        exitcode)
+
+    def report(self, summary: Summary, extra: list[str], exitcode: int) -> None:
         """Failures, short summary, extra lines from plugins, and the final line."""
         self._end_progress_line()
         tasks: dict[str, TaskResult] = summary["tasks"]
@@ -164,7 +222,9 @@ class TerminalReporter:
                       "red")
         for text in extra:
             self.line(visible(text, layout=True))
-        style = "red" if exitcode else ("yellow" if summary["skipped"] else "green")
+        # A plugin error (one in report_summary too) makes the code non-zero.
+        bad = exitcode or summary["plugin_errors"]
+        style = "red" if bad else ("yellow" if summary["skipped"] else "green")
         self.line(summary["text"], style, "bold")
         self._flush()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._legacy import check as _check_install
 from .graph import (
     CycleError,
     DAGraph,
@@ -20,11 +21,20 @@ from .plugins import (
     installed_plugins,
     load_entrypoint_plugins,
 )
-from .results import CANCELLED, FAILED, PASSED, SKIPPED, ExitCode, TaskResult, exit_status
+from .results import (
+    CANCELLED,
+    FAILED,
+    PASSED,
+    SKIPPED,
+    ExitCode,
+    Summary,
+    TaskResult,
+    exit_status,
+)
 from .scheduler import Scheduler, default_workers
 from .thread_logging import ThreadProxyLogger, configure_logging
 
-__version__ = "2.0.0"
+__version__ = _check_install(__file__)  # from the installed metadata
 
 __all__ = [
     "CANCELLED",
@@ -39,6 +49,7 @@ __all__ = [
     "PluginManager",
     "PluginWarning",
     "Scheduler",
+    "Summary",
     "Task",
     "TaskGraphError",
     "TaskResult",

@@ -55,7 +55,8 @@ class _RoutingStream(io.TextIOBase):
         buffers = getattr(_local, "buffers", None)
         if buffers is None:
             return self._real.write(text)
-        return getattr(buffers, self._which).write(text)
+        stream: io.StringIO = getattr(buffers, self._which)
+        return stream.write(text)
 
     def flush(self) -> None:
         if getattr(_local, "buffers", None) is None:
@@ -140,8 +141,8 @@ class Capture:
 
     def __enter__(self) -> Capture:
         self._saved = (sys.stdout, sys.stderr)
-        sys.stdout = _RoutingStream(sys.stdout, "stdout")  # type: ignore[assignment]
-        sys.stderr = _RoutingStream(sys.stderr, "stderr")  # type: ignore[assignment]
+        sys.stdout = _RoutingStream(sys.stdout, "stdout")
+        sys.stderr = _RoutingStream(sys.stderr, "stderr")
         logging.getLogger().addHandler(self._handler)
         return self
 

@@ -10,11 +10,11 @@ Threads and locks
 - Fixed after ``Run.__init__`` (read by any thread without the lock): ``tasks``,
   ``dependents``, ``state``, ``results_dict``, ``state_lock``, ``skip_dependents``,
   ``max_failures``, ``emit``, ``capture``, ``policies``, ``clock0``, ``wall0``, ``lock``,
-  ``wakeup``, ``spawned``, ``events``.
+  ``wakeup``, ``events``.
 - Guarded by ``Run.lock`` (a ``_mutex.Mutex``): everything else (``pending``, ``initial``,
   ``ready``, ``blocked``, ``running``, ``records``, ``ran``, ``remaining``, ``failures``,
-  ``idle``, ``max_threads``, ``started``, ``spawning``, ``stop_reason``, ``finished``) and
-  the ``GroupSlots`` in ``groups``.
+  ``idle``, ``stop_reason``, ``finished``), the ``GroupSlots`` in ``groups`` and the
+  ``WorkerStarts`` in ``workers``.
 - ``state_lock`` (the user's, in ``state["_state_lock"]``) guards only ``state["results"]``.
 - ``events`` is a ``SimpleQueue``: workers put under the lock, so events follow the graph;
   only the scheduler thread (the caller of ``start()``) takes from it, and only it calls
@@ -40,17 +40,28 @@ import time
 from heapq import heappop, heappush
 from operator import attrgetter
 from queue import SimpleQueue
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Protocol
 
 from . import _capture, _fork, _policies
 from ._groups import GroupSlots
 from ._mutex import Mutex
-from ._text import safe_format_exception, safe_str, type_name
+from ._text import format_exception, safe_format_exception, safe_str, type_name
+from ._workers import WorkerStarts
 from .graph import Compiled
 from .results import CANCELLED, FAILED, PASSED, SKIPPED, TaskResult
 
 _START, _DONE, _END, _INTERRUPT = 0, 1, 2, 3
 _GROUP = attrgetter("group")
+
+
+class BodyRunner(Protocol):
+    """Runs task bodies somewhere else (an executor) for the engine's workers."""
+
+    def bind(self, run: Run) -> None:
+        """Called once by ``Run.__init__``: the run whose tasks, policies and state to use."""
+
+    def run_body(self, index: int, thread_name: str) -> TaskResult:
+        """Run task ``index``'s body (with its policy) and return its record; never raises."""
 
 
 class Run:
@@ -69,7 +80,7 @@ class Run:
         limits: Optional[dict[str, int]] = None,
         default_retries: int = 0,
         default_timeout: Optional[float] = None,
-        remote: Any = None,
+        bodies: Optional[BodyRunner] = None,
     ) -> None:
         self.tasks = compiled.tasks
         self.dependents = compiled.dependents
@@ -81,7 +92,6 @@ class Run:
         self.initial.reverse()
         self.ready: list[int] = []
         self.blocked: dict[int, str] = {}
-        self.workers = workers
         self.state = state
         self.results_dict = state.get("results") if store_results else None
         self.state_lock = state["_state_lock"]
@@ -90,7 +100,7 @@ class Run:
         self.emit = emit_events
         self.capture = capture_output
         self.lock = Mutex()
-        self.wakeup = threading.Condition(self.lock)
+        self.wakeup = threading.Condition(self.lock)  # type: ignore[arg-type]  # a lock-like Mutex
         self.events: SimpleQueue[tuple[Any, ...]] = SimpleQueue()
         self.records: list[Optional[TaskResult]] = [None] * len(self.tasks)
         self.ran: list[str] = []
@@ -98,10 +108,7 @@ class Run:
         self.remaining = len(self.tasks)
         self.failures = 0
         self.idle = 0
-        self.max_threads = min(workers, len(self.tasks))
-        self.started = 0  # worker threads started so far; see start_workers
-        self.spawning = 0  # of those, how many a worker is starting right now
-        self.spawned = threading.Condition(self.lock)
+        self.workers = WorkerStarts(self.lock, min(workers, len(self.tasks)))
         self.stop_reason: Optional[str] = None
         self.finished = False
         self.policies = _policies.for_tasks(compiled.tasks, compiled.is_async, default_retries,
@@ -111,10 +118,12 @@ class Run:
             self.groups = GroupSlots([t.group for t in self.tasks], limits)
         self.clock0 = time.perf_counter()
         self.wall0 = time.time()
-        if remote is not None:
-            # Task bodies go to an executor (_remote.py): the workers become dispatchers. Set
-            # per instance, so a run without an executor pays not even a branch per task.
-            self._execute = remote.attach(self)  # type: ignore[method-assign]
+        # Where task bodies run: here (``_execute``), or in an executor (``_remote.Remote``,
+        # whose ``run_body`` the workers call instead: they become dispatchers). Chosen once per
+        # worker, so a run without an executor pays not even a branch per task.
+        self.bodies = bodies
+        if bodies is not None:
+            bodies.bind(self)
 
     # -- worker side -------------------------------------------------------------------
 
@@ -123,9 +132,9 @@ class Run:
         idle worker to take them (as ThreadPoolExecutor grows its pool). So a chain runs on
         one thread, and this thread never waits a GIL switch interval (5 ms) per start()
         behind a worker that is already busy running tasks."""
-        if not self.max_threads:
+        if not self.workers.limit:
             return []
-        self.started = 1
+        self.workers.started = 1  # before any worker exists: no lock needed yet
         return [self._spawn(0)]
 
     def _spawn(self, n: int) -> threading.Thread:
@@ -143,11 +152,7 @@ class Run:
         except Exception:  # no thread to be had: carry on with those there are
             failed = True
         with self.lock:
-            if failed:
-                self.max_threads = self.started
-            self.spawning -= 1
-            if not self.spawning:
-                self.spawned.notify_all()
+            self.workers.done(not failed)
 
     def _work(self, thread_name: str) -> None:
         try:
@@ -158,9 +163,10 @@ class Run:
 
     def _work_loop(self, thread_name: str) -> None:
         ready, initial, running = self.ready, self.initial, self.running
-        emit, events, groups = self.emit, self.events, self.groups
+        emit, events, groups, workers = self.emit, self.events, self.groups, self.workers
         acquire, release = self.lock.take, self.lock.give
-        finish, execute = self._finish, self._execute
+        finish = self._finish
+        execute = self._execute if self.bodies is None else self.bodies.run_body
         result: Optional[TaskResult] = None
         index = -1
         while True:
@@ -190,10 +196,8 @@ class Run:
                 if emit:
                     events.put((_START, self.tasks[index].name, thread_name))
                 spawn = -1
-                if (initial or ready) and not self.idle and self.started < self.max_threads:
-                    spawn = self.started  # more work than workers: one more, named in order
-                    self.started += 1
-                    self.spawning += 1
+                if (initial or ready) and not self.idle and workers.started < workers.limit:
+                    spawn = workers.claim()  # more work than workers: one more, in order
             finally:
                 release()
             if spawn >= 0:
@@ -224,37 +228,27 @@ class Run:
                 functools.partial(self.body_abandoned, index))
         stop = time.perf_counter()
         if error is None:
-            if self.results_dict is not None:
-                with self.state_lock:  # any context manager the user supplied
-                    if index in self.running:  # not cancelled by a second Ctrl-C meanwhile
-                        self.results_dict[task.name] = value
-            result = TaskResult._passed(
-                task.name, thread_name, self.wall0 + (start - self.clock0),
-                self.wall0 + (stop - self.clock0), stop - start, attempts, task.module,
-                task.tags, task.after,
-            )
+            self.store_result(index, value)
+            failure = None
         else:
-            result = TaskResult(
-                task.name,
-                FAILED,
-                error_type=type_name(error),
-                error=safe_str(error),
-                traceback=_policies.format_exception(error),
-            )
-            result.thread = thread_name
-            result.start = self.wall0 + (start - self.clock0)
-            result.finish = self.wall0 + (stop - self.clock0)
-            result.duration = stop - start
-            result.attempts = attempts
-            result.module, result.tags, result.after = task.module, task.tags, task.after
-        if failed_attempts:
-            result.failed_attempts = failed_attempts
+            failure = (type_name(error), safe_str(error), format_exception(error))
+        wall0, clock0 = self.wall0, self.clock0
+        result = TaskResult._ran(task, thread_name, wall0 + (start - clock0),
+                                 wall0 + (stop - clock0), attempts, failure, failed_attempts)
         if buffers is not None:
             _capture.end()
             result.stdout = buffers.stdout.getvalue()
             result.stderr = buffers.stderr.getvalue()
             result.log = buffers.log.getvalue()
         return result
+
+    def store_result(self, index: int, value: Any) -> None:
+        """A passed body's return value into ``state["results"]``, unless the task was
+        cancelled (a second Ctrl-C) while it ran."""
+        if self.results_dict is not None:
+            with self.state_lock:  # any context manager the user supplied
+                if index in self.running:
+                    self.results_dict[self.tasks[index].name] = value
 
     def _finish(self, index: int, result: TaskResult) -> None:
         """Record a finished task and release its dependents; caller holds the lock."""
@@ -417,8 +411,7 @@ class Run:
     def cancel_running(self) -> None:
         """Second Ctrl-C: record the running tasks as failed and stop waiting for them."""
         with self.lock:
-            while self.spawning:  # a worker is starting another; it takes a moment
-                self.spawned.wait()
+            self.workers.wait_quiet()  # a worker may be starting another; it takes a moment
             for index in sorted(self.running):
                 task = self.tasks[index]
                 result = TaskResult(

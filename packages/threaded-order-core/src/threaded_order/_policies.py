@@ -20,18 +20,16 @@ overlap with it as plain tasks do.
 
 from __future__ import annotations
 
-import inspect
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Sequence
 from operator import attrgetter
-from types import FunctionType
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
 
 from . import _capture, _fork
-from ._text import safe_format_exception, safe_str, type_name
+from ._text import format_exception, safe_str, type_name
 
 if TYPE_CHECKING:  # asyncio costs mtrun ~40 ms at start-up: only async tasks import it
     import asyncio
@@ -53,17 +51,6 @@ class Outcome(NamedTuple):
     error: Optional[BaseException]
     attempts: int
     failed_attempts: list[dict[str, Any]]
-
-
-def is_async(func: Any) -> bool:
-    if type(func) is FunctionType and not func.__dict__:
-        # The common case, checked per task at every compile: a plain function with no
-        # attributes (so no coroutine marker, no __wrapped__) is async exactly when its
-        # code is. inspect's full check below costs ~10x more.
-        return bool(func.__code__.co_flags & inspect.CO_COROUTINE)
-    return inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
-        getattr(func, "__call__", None)  # noqa: B004 - async callable objects too
-    )
 
 
 Abandon = Callable[[], Callable[[], None]]
@@ -191,7 +178,7 @@ def _call_with_timeout(name: str, func: Any, args: tuple[Any, ...], timeout: flo
         error.body_still_running = True  # type: ignore[attr-defined]  # never retried
         frame = sys._current_frames().get(helper.ident or -1)
         if frame is not None:
-            entries = traceback.extract_stack(frame)
+            entries: list[traceback.FrameSummary] = traceback.extract_stack(frame)
             ours = [i for i, e in enumerate(entries) if e.filename == __file__]
             entries = entries[ours[-1] + 1:] if ours else entries
             error.task_stack = "".join(traceback.format_list(entries))  # type: ignore[attr-defined]
@@ -220,20 +207,3 @@ def close_loop() -> None:
     if loop is not None and not loop.is_closed():
         loop.close()
     _local.loop = None
-
-
-def format_exception(exc: BaseException) -> str:
-    """The traceback without the engine's and this module's own frames.
-
-    A timed-out task's error shows where the task was when time ran out.
-    """
-    stack = getattr(exc, "task_stack", None)
-    if stack:
-        return (f"Where the task was when it timed out:\n{stack}{type_name(exc)}: "
-                f"{safe_str(exc)}\n")
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith(
-        "threaded_order."
-    ):
-        tb = tb.tb_next
-    return safe_format_exception(exc, tb)

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from concurrent.futures import BrokenExecutor, CancelledError, Executor, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from types import ModuleType
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._remote_call import (
     PROTOCOL,
@@ -51,7 +51,10 @@ from ._remote_call import (
 )
 from ._text import safe_repr, safe_str, type_name
 from .graph import Compiled, NotPicklableError
-from .results import FAILED, PASSED, TaskResult
+from .results import TaskResult
+
+if TYPE_CHECKING:
+    from ._engine import Run
 
 # How long to wait for an executor that said it ends a timed-out body to have done so.
 END_BODY_WAIT = 60.0
@@ -136,10 +139,9 @@ class Remote:
             # thread, before the run's threads exist and with every module imported.
             self._submit(ping)[1].result()
 
-    def attach(self, run: Any) -> Callable[[int, str], TaskResult]:
-        """The engine's ``_execute`` for this run."""
+    def bind(self, run: Run) -> None:
+        """The engine's run whose task bodies this sends (see ``_engine.BodyRunner``)."""
         self.run = run
-        return self.execute
 
     def close(self) -> None:
         """Shut down the pools made to replace broken ones; the caller's executor is theirs."""
@@ -147,7 +149,8 @@ class Remote:
             _shutdown_now(pool, terminate=True)
         self.replacements.clear()
 
-    def execute(self, index: int, thread_name: str) -> TaskResult:
+    def run_body(self, index: int, thread_name: str) -> TaskResult:
+        """Submit task ``index``'s body, with its retries and timeout; never raises."""
         run = self.run
         task = run.tasks[index]
         policy = run.policies[index] if run.policies is not None else None
@@ -177,23 +180,12 @@ class Remote:
             if policy is not None and policy.retry_delay:
                 time.sleep(policy.retry_delay)
         stop = time.perf_counter()
-        if error is not None:
-            result = TaskResult(task.name, FAILED, error_type=error[0], error=error[1],
-                                traceback=error[2])
-        else:
-            if run.results_dict is not None:
-                with run.state_lock:
-                    run.results_dict[task.name] = value
-                self.cache[task.name] = (value, blob)  # type: ignore[assignment]
-            result = TaskResult(task.name, PASSED)
-        result.thread = thread_name
-        result.start = run.wall0 + (start - run.clock0)
-        result.finish = run.wall0 + (stop - run.clock0)
-        result.duration = stop - start
-        result.attempts = attempts
-        if failed_attempts:
-            result.failed_attempts = failed_attempts
-        result.module, result.tags, result.after = task.module, task.tags, task.after
+        if error is None:
+            run.store_result(index, value)
+            self.cache[task.name] = (value, blob)  # type: ignore[assignment]
+        result = TaskResult._ran(task, thread_name, run.wall0 + (start - run.clock0),
+                                 run.wall0 + (stop - run.clock0), attempts, error,
+                                 failed_attempts)
         if self.capture:
             result.stdout, result.stderr, result.log = ("".join(o[i] for o in outputs)
                                                         for i in range(3))

@@ -32,7 +32,7 @@ from types import ModuleType
 from typing import Any, Callable, Optional
 
 from . import _capture, _policies
-from ._text import safe_format_exception, safe_str, type_name
+from ._text import format_exception, safe_format_exception, safe_str, type_name
 
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 NO_OUTPUT = ("", "", "")
@@ -44,9 +44,10 @@ Reply = tuple[Optional[bytes], Optional[Error], str, str, str, Optional[int]]
 Shipment = tuple[tuple[str, str, str, bool, str], ...]
 
 try:  # cloudpickle, where installed, also handles lambdas and closures
-    import cloudpickle as fallback_pickler
+    import cloudpickle
 except ImportError:  # pragma: no cover - the core depends only on pluggy
-    fallback_pickler = None  # type: ignore[assignment]
+    cloudpickle = None
+fallback_pickler: Any = cloudpickle  # the module or None; it publishes no types
 
 _LINUX = sys.platform.startswith("linux")
 PR_SET_PDEATHSIG = 1
@@ -67,7 +68,7 @@ def dumps_value(value: Any) -> bytes:
 def describe(exc: BaseException) -> Error:
     """An exception as text, whatever its ``__str__`` does."""
     try:
-        text = _policies.format_exception(exc)
+        text = format_exception(exc)
     except BaseException:  # a hostile exception: the safe fallback below
         text = safe_format_exception(exc, exc.__traceback__)
     return type_name(exc), safe_str(exc), text
@@ -265,7 +266,7 @@ def _watched(name: str, func: Any, args: tuple[Any, ...], is_async: bool, timeou
     error = TimeoutError(f"task {name!r} timed out after {timeout:g}s")
     frame = sys._current_frames().get(helper.ident or -1)
     if frame is not None:
-        entries = traceback.extract_stack(frame)
+        entries: list[traceback.FrameSummary] = traceback.extract_stack(frame)
         ours = [i for i, e in enumerate(entries) if e.filename == __file__]
         entries = entries[ours[-1] + 1:] if ours else entries
         error.task_stack = "".join(traceback.format_list(entries))  # type: ignore[attr-defined]
@@ -301,7 +302,7 @@ def serve_calls(conn: Any) -> None:
     runs here the process ends (``ending``), as nothing else can stop that body."""
     fork = sys.modules.get("threaded_order._fork")
     if fork is not None:  # a worker is a fresh process for the engine, not a forked body
-        fork.forked = False
+        fork.forked = False  # type: ignore[attr-defined]  # it is _fork, which has it
     while True:
         try:
             data = conn.recv_bytes()

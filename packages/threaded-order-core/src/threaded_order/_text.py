@@ -62,6 +62,23 @@ def safe_format_exception(exc: BaseException, tb: Any = None) -> str:
     return f"{header}{frames}{type_name(exc)}: {safe_str(exc)}\n"
 
 
+def format_exception(exc: BaseException) -> str:
+    """A task's error as a traceback without threaded-order's own frames; never raises.
+
+    A timed-out task's error shows where the task was when time ran out (``task_stack``).
+    """
+    stack = getattr(exc, "task_stack", None)
+    if stack:
+        return (f"Where the task was when it timed out:\n{stack}{type_name(exc)}: "
+                f"{safe_str(exc)}\n")
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith(
+        "threaded_order."
+    ):
+        tb = tb.tb_next
+    return safe_format_exception(exc, tb)
+
+
 def check_seconds(value: Any, what: str, *, zero_ok: bool = False) -> None:
     """A finite number of seconds (> 0, or >= 0 with ``zero_ok``); ``ValueError`` otherwise.
 

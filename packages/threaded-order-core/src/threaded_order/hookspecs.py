@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from .results import TaskResult
+    from .results import Summary, TaskResult
     from .scheduler import Scheduler
 
 PROJECT_NAME = "threaded_order"
@@ -59,5 +59,5 @@ def threaded_order_task_done(name: str, ok: bool, result: TaskResult) -> None:
 
 
 @hookspec
-def threaded_order_scheduler_done(summary: dict[str, Any]) -> None:
+def threaded_order_scheduler_done(summary: Summary) -> None:
     """Called once, last, with the summary that ``start()`` returns; also after Ctrl-C."""

@@ -1,10 +1,8 @@
-"""Plugin manager, entry-point discovery and isolated hook dispatch."""
+"""Plugin manager and entry-point discovery; hooks are called through ``_hooks``."""
 
 from __future__ import annotations
 
 import inspect
-import logging
-import os
 import sys
 import warnings
 from collections.abc import Iterable
@@ -13,15 +11,16 @@ from typing import Any, Callable, NamedTuple, Optional
 import pluggy
 
 from . import hookspecs
-from ._text import safe_str, type_name
+from ._hooks import STRICT_ENV, env_flag, one_line, strict_plugins
 from .hookspecs import PROJECT_NAME
 
+__all__ = ["ENTRY_POINT_GROUP", "NO_AUTOLOAD_ENV", "STRICT_ENV", "PluginInfo", "PluginManager",
+           "PluginWarning", "create_plugin_manager", "env_flag", "installed_plugins",
+           "load_entrypoint_plugins", "strict_plugins"]
+
 ENTRY_POINT_GROUP = "threaded_order"
-STRICT_ENV = "THREADED_ORDER_STRICT_PLUGINS"
 NO_AUTOLOAD_ENV = "THREADED_ORDER_DISABLE_PLUGIN_AUTOLOAD"
 _PREFIX = "threaded_order_"
-
-logger = logging.getLogger("threaded_order")
 
 
 class PluginWarning(UserWarning):
@@ -32,16 +31,6 @@ class PluginInfo(NamedTuple):
     name: str
     distribution: str
     version: str
-
-
-def env_flag(name: str) -> bool:
-    """An on/off environment variable: unset, empty, 0, false or no mean off."""
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
-
-
-def strict_plugins() -> bool:
-    """Plugin authors set the strict variable so plugin errors raise instead of warning."""
-    return env_flag(STRICT_ENV)
 
 
 def namespace(hook_name: str) -> str:
@@ -64,16 +53,37 @@ class PluginManager(pluggy.PluginManager):
         self.namespaces: set[str] = set()
         self.add_hookspecs(hookspecs)
         self.distributions: dict[str, PluginInfo] = {}
+        self.hook_trace: Any = None  # pluggy's tracer for "hook" calls, while tracing
+
+    def trace_hooks(self, write: Callable[[str], object]) -> Callable[[], None]:
+        """Write every hook call, its arguments and its results with ``write`` (``mtrun
+        --debug-plugins``); returns the function that stops it.
+
+        pluggy's tracing covers the calls through ``pm.hook`` (the firstresult hooks); the
+        isolating dispatcher writes the same lines for the others (see ``_hooks``). Only
+        callers made after this call trace: a run in progress keeps its own.
+        """
+        self.trace.root.setwriter(write)
+        undo = self.enable_tracing()
+        self.hook_trace = self.trace.root.get("hook")
+
+        def stop() -> None:
+            undo()
+            self.hook_trace = None
+            self.trace.root.setwriter(None)
+
+        return stop
 
     def add_hookspecs(self, module_or_class: Any) -> None:
         super().add_hookspecs(module_or_class)
         self.namespaces.update(namespace(name) for name in dir(module_or_class)
                                if name.startswith(_PREFIX))
 
-    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Optional[pluggy.HookimplOpts]:
         opts = super().parse_hookimpl_opts(plugin, name)
         if opts is None and name.startswith(_PREFIX) and inspect.isroutine(getattr(plugin, name)):
-            opts = {}
+            opts = {"wrapper": False, "hookwrapper": False, "optionalhook": False,
+                    "tryfirst": False, "trylast": False, "specname": None}
         return opts
 
     def check_pending(self) -> None:
@@ -159,66 +169,3 @@ def load_entrypoint_plugins(
 
 def _warn(message: str) -> None:
     warnings.warn(message, PluginWarning, stacklevel=3)
-
-
-class HookImpl(NamedTuple):
-    function: Callable[..., Any]
-    argnames: tuple[str, ...]
-    plugin_name: str
-
-
-def hook_impls(pm: pluggy.PluginManager, hook_name: str, skip: Any = None) -> list[HookImpl]:
-    """The impls of a notification hook in pluggy's call order (LIFO, tryfirst/trylast)."""
-    caller = getattr(pm.hook, hook_name)
-    impls = []
-    for impl in reversed(caller.get_hookimpls()):
-        if impl.hookwrapper or impl.wrapper:
-            raise pluggy.PluginValidationError(
-                impl.plugin,
-                f"plugin {impl.plugin_name!r}: {hook_name} is a notification hook and "
-                "cannot be a wrapper",
-            )
-        if skip is not None and skip(impl):
-            continue
-        impls.append(HookImpl(impl.function, tuple(impl.argnames), impl.plugin_name))
-    return impls
-
-
-def notify(
-    impls: list[HookImpl], hook_name: str, errors: list[str], **kwargs: Any
-) -> list[Any]:
-    """Call each impl on its own; an exception is logged, recorded and does not spread.
-
-    Returns the impls' results that are not None, in call order.
-    """
-    results = []
-    for function, argnames, plugin_name in impls:
-        try:
-            value = function(*[kwargs[a] for a in argnames])
-            if value is not None:
-                results.append(value)
-        except BaseException as exc:  # SystemExit too: a hook never ends the run
-            if strict_plugins():
-                raise
-            message = f"plugin {plugin_name!r} failed in {hook_name}: {one_line(exc)}"
-            errors.append(message)
-            try:
-                logger.error("threaded-order: %s", message)
-            except Exception:  # a broken logging handler is one more hook-like fault
-                pass
-    return results
-
-
-def one_line(exc: BaseException) -> str:
-    """``Type: message`` on one line, for any exception, even one that cannot be printed."""
-    text = " ".join(part.strip() for part in safe_str(exc).splitlines() if part.strip())
-    if isinstance(exc, KeyboardInterrupt) and not text:
-        text = "interrupted by Ctrl-C"
-    return f"{type_name(exc)}: {text}" if text else type_name(exc)
-
-
-def call_hook(
-    pm: pluggy.PluginManager, hook_name: str, errors: list[str], **kwargs: Any
-) -> list[Any]:
-    """Call every impl of a hook in isolation and collect their results (for CLI-level hooks)."""
-    return notify(hook_impls(pm, hook_name), hook_name, errors, **kwargs)

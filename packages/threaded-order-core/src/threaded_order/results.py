@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from enum import IntEnum
-from typing import Any, Optional
+from typing import Any, Optional, TypedDict
 
 PASSED = "passed"
 FAILED = "failed"
@@ -108,6 +108,25 @@ class TaskResult:
         self.failed_attempts = ()
         return self
 
+    @classmethod
+    def _ran(cls, task: Any, thread: str, start: float, finish: float, attempts: int,
+             error: Optional[tuple[str, str, str]] = None,
+             failed_attempts: Optional[Sequence[dict[str, Any]]] = None) -> TaskResult:
+        """The record of a task whose body ran, passed or not: the one builder that the
+        engine and the executor runner share. ``error`` is (type, message, traceback)."""
+        duration = finish - start
+        if error is None:
+            self = cls._passed(task.name, thread, start, finish, duration, attempts,
+                               task.module, task.tags, task.after)
+        else:
+            self = cls(task.name, FAILED, thread=thread, start=start, finish=finish,
+                       duration=duration, error_type=error[0], error=error[1],
+                       traceback=error[2], attempts=attempts, module=task.module,
+                       tags=task.tags, after=task.after)
+        if failed_attempts:
+            self.failed_attempts = failed_attempts
+        return self
+
     @property
     def ok(self) -> bool:
         return self.status == PASSED
@@ -135,7 +154,34 @@ class ExitCode(IntEnum):
     NO_TESTS_COLLECTED = 5
 
 
-def exit_status(summary: dict[str, Any]) -> ExitCode:
+class Failure(TypedDict):
+    """A failed task's entry in ``Summary["failures"]``."""
+
+    error_type: Optional[str]
+    error: Optional[str]
+
+
+class Summary(TypedDict):
+    """What ``Scheduler.start()`` returns and ``threaded_order_scheduler_done`` receives: a
+    plain dict at run time, typed here so that readers of its keys are checked."""
+
+    ran: list[str]  # names of the tasks that ran, in completion order
+    passed: list[str]
+    failed: list[str]
+    skipped: list[str]
+    cancelled: list[str]  # tasks that never started because the run was interrupted
+    failures: dict[str, Failure]
+    failure_counts: dict[Optional[str], int]  # by error type
+    interrupted: bool
+    started_at: float  # epoch seconds
+    finished_at: float
+    duration: float  # seconds
+    tasks: dict[str, TaskResult]  # every task, ran or not
+    plugin_errors: list[str]  # one line for each callback or plugin hook that raised
+    text: str  # "==== P passed, F failed, S skipped in X.XXs ===="
+
+
+def exit_status(summary: Summary) -> ExitCode:
     """pytest's codes for a finished run: 2 interrupted, 1 some failed, 0 otherwise."""
     if summary.get("interrupted"):
         return ExitCode.INTERRUPTED
@@ -154,7 +200,7 @@ def build_summary(
     duration: float,
     interrupted: bool,
     plugin_errors: list[str],
-) -> dict[str, Any]:
+) -> Summary:
     """The original's summary keys, plus skipped, cancelled, per-task records and errors."""
     by_status: dict[str, list[str]] = {PASSED: [], FAILED: [], SKIPPED: [], CANCELLED: []}
     for name in ran:
@@ -162,7 +208,7 @@ def build_summary(
     for name, result in tasks.items():
         if result.status in (SKIPPED, CANCELLED):
             by_status[result.status].append(name)
-    failures = {
+    failures: dict[str, Failure] = {
         name: {"error_type": tasks[name].error_type, "error": tasks[name].error}
         for name in by_status[FAILED]
     }

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 from ._capture import Capture
 from ._engine import _END, Run
+from ._hooks import DISPATCH_CODE, Callback, SchedulerHooks
 from ._signals import SigintRelay
 from ._text import check_seconds
 from .graph import DAGraph, Task, normalize_after
-from .hookspecs import hookimpl
-from .plugins import PluginManager, create_plugin_manager, hook_impls, notify
-from .results import TaskResult, build_summary
+from .plugins import PluginManager, create_plugin_manager
+from .results import Summary, TaskResult, build_summary
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -29,40 +29,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger("threaded_order")
 
 default_workers = min(8, os.cpu_count() or 1)
-
-_EVENTS = ("scheduler_start", "task_start", "task_run", "task_done", "scheduler_done")
-
-
-class _Callbacks:
-    """The original one-callback-per-event API, as a plugin over the hooks."""
-
-    def __init__(self) -> None:
-        self.set: dict[str, tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = {}
-
-    def _call(self, event: str, *values: Any) -> None:
-        fn, args, kwargs = self.set[event]
-        fn(*values, *args, **kwargs)
-
-    @hookimpl
-    def threaded_order_scheduler_start(self, meta: dict[str, Any]) -> None:
-        self._call("scheduler_start", meta)
-
-    @hookimpl
-    def threaded_order_task_start(self, name: str) -> None:
-        self._call("task_start", name)
-
-    @hookimpl
-    def threaded_order_task_run(self, name: str, thread: str) -> None:
-        self._call("task_run", name, thread)
-
-    @hookimpl
-    def threaded_order_task_done(self, name: str, ok: bool) -> None:
-        self._call("task_done", name, ok)
-
-    @hookimpl
-    def threaded_order_scheduler_done(self, summary: dict[str, Any]) -> None:
-        self._call("scheduler_done", summary)
-
 
 def _check_defaults(retries: Any, timeout: Any) -> None:
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
@@ -134,11 +100,11 @@ class Scheduler:
         self.skip_dependents = skip_dependents
         self.max_failures = max_failures
         self.capture = capture
-        self.verbose = verbose
         self._graph = DAGraph()
-        self._callbacks = _Callbacks()
+        # on_<event>() callbacks: called after the plugins' hooks, never registered as a
+        # plugin, so schedulers that share a plugin manager never see each other's.
+        self._callbacks: dict[str, Callback] = {}
         self.plugin_manager = plugin_manager or create_plugin_manager()
-        self.plugin_manager.register(self._callbacks, name=f"callbacks-{id(self):x}")
         for plugin in plugins:
             self.plugin_manager.register(plugin)
         self._running: Optional[Run] = None
@@ -209,7 +175,7 @@ class Scheduler:
     def _set(self, event: str, fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
         if not callable(fn):
             raise ValueError(f"on_{event} needs a callable, got {fn!r}")
-        self._callbacks.set[event] = (fn, args, kwargs)
+        self._callbacks[event] = (fn, args, kwargs)
 
     def on_scheduler_start(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         self._set("scheduler_start", fn, args, kwargs)
@@ -228,20 +194,7 @@ class Scheduler:
 
     # -- the run -----------------------------------------------------------------------
 
-    def _impls(self) -> dict[str, Any]:
-        pm = self.plugin_manager
-        pm.check_pending()
-        callbacks = self._callbacks
-
-        def inactive(event: str) -> Callable[[Any], bool]:
-            # Another scheduler sharing this plugin manager has its own callbacks: skip them.
-            return lambda impl: isinstance(impl.plugin, _Callbacks) and (
-                impl.plugin is not callbacks or event not in callbacks.set
-            )
-
-        return {e: hook_impls(pm, f"threaded_order_{e}", inactive(e)) for e in _EVENTS}
-
-    def start(self) -> dict[str, Any]:
+    def start(self) -> Summary:
         """Run every registered task once, honouring dependencies, and return the summary."""
         # Check and claim in one step: a second start() (from another thread, or from a
         # callback) must fail even while the first is still setting up.
@@ -252,17 +205,14 @@ class Scheduler:
         finally:
             self._start_guard.release()
 
-    def _start(self) -> dict[str, Any]:
-        if self._running is not None:
-            raise RuntimeError("this scheduler is already running")
-        impls = self._impls()
+    def _start(self) -> Summary:
+        hooks = SchedulerHooks(self.plugin_manager, self._callbacks)
         compiled = self._graph.compile()
         if self.store_results:
             results = self.state.setdefault("results", {})
             if self.clear_results_on_start:
                 results.clear()
-        errors: list[str] = []
-        emit = bool(impls["task_start"] or impls["task_run"] or impls["task_done"])
+        emit = hooks.task_events
         remote = None
         if self.executor is not None and compiled.tasks:
             from ._remote import Remote  # checks that tasks and state pickle, before the run
@@ -276,14 +226,13 @@ class Scheduler:
         )
         meta = {"total_tasks": len(compiled.tasks), "workers": self.workers,
                 "start_time": run.wall0}
-        relay = SigintRelay(self._sigint, notify.__code__)
+        relay = SigintRelay(self._sigint, DISPATCH_CODE)
         self._running = run
         with relay:
             try:
-                notify(impls["scheduler_start"], "threaded_order_scheduler_start", errors,
-                       meta=meta, scheduler=self)
+                hooks.scheduler_start(meta, self)
                 with Capture() if self.capture else contextlib.nullcontext():
-                    self._drive(run, impls, errors)
+                    self._drive(run, hooks)
             finally:
                 self._running = None
                 if remote is not None:
@@ -292,10 +241,9 @@ class Scheduler:
             tasks: dict[str, TaskResult] = {r.name: r for r in run.records if r is not None}
             summary = build_summary(
                 tasks, run.ran, run.wall0, time.time(), duration,
-                run.stop_reason == "interrupted" or relay.count > 0, errors,
+                run.stop_reason == "interrupted" or relay.count > 0, hooks.errors,
             )
-            notify(impls["scheduler_done"], "threaded_order_scheduler_done", errors,
-                   summary=summary)
+            hooks.scheduler_done(summary)
         if relay.count:  # a Ctrl-C after the last task is still an interrupt: say so
             summary["interrupted"] = True
         return summary
@@ -328,17 +276,12 @@ class Scheduler:
                 "press Ctrl-C again to stop waiting", len(running), ", ".join(running),
             )
 
-    def _drive(self, run: Run, impls: dict[str, Any], errors: list[str]) -> None:
-        start_impls, run_impls, done_impls = impls["task_start"], impls["task_run"], \
-            impls["task_done"]
+    def _drive(self, run: Run, hooks: SchedulerHooks) -> None:
+        task_start, task_run = hooks.task_start, hooks.task_run
 
         def on_start(name: str, thread: str) -> None:
-            notify(start_impls, "threaded_order_task_start", errors, name=name)
-            notify(run_impls, "threaded_order_task_run", errors, name=name, thread=thread)
-
-        def on_done(result: TaskResult) -> None:
-            notify(done_impls, "threaded_order_task_done", errors,
-                   name=result.name, ok=result.status == "passed", result=result)
+            task_start(name)
+            task_run(name, thread)
 
         interrupts = 0
         announced = cancelled = False
@@ -366,7 +309,7 @@ class Scheduler:
                         started = True
                         if not run.start_workers():
                             run.finish_empty()
-                    run.events_until_end(on_start, on_done, on_interrupt)
+                    run.events_until_end(on_start, hooks.task_done, on_interrupt)
                     break
                 except KeyboardInterrupt:
                     run.request_interrupt(None)

@@ -37,7 +37,7 @@ def configure_logging(
     level = logging.DEBUG if verbose else logging.INFO
     root.setLevel(level)
     for handler in list(root.handlers):
-        if isinstance(handler, _ThreadedOrderHandler) or getattr(handler, "_threaded_order", 0):
+        if isinstance(handler, _ThreadedOrderHandler) or getattr(handler, "_threaded_order", False):
             root.removeHandler(handler)
     formatter = logging.Formatter(FORMAT)
     if add_stream_handler:

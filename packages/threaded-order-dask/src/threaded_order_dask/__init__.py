@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .executor import DaskExecutor
 
-__version__ = "2.0.0"
+from threaded_order.ext import installed_version as _installed_version
+
+__version__ = _installed_version("threaded-order-dask", __file__)
 
 __all__ = ["DaskExecutor", "__version__"]
 

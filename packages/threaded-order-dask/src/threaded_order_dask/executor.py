@@ -33,7 +33,7 @@ import dask
 from distributed import Client, KilledWorker, LocalCluster
 from distributed.cfexecutor import ClientExecutor
 
-from threaded_order._remote_call import announce_start, run_task
+from threaded_order.ext import announce_start, run_task
 
 from ._signals import SignalsHeld
 
@@ -48,7 +48,7 @@ RESENDS = 3  # how often a call that never started is sent again after its worke
 class _Call:
     """One run_task call, across the Dask tasks that carry it (a resend is a new key)."""
 
-    def __init__(self, outer: cf.Future, args: tuple[Any, ...]) -> None:
+    def __init__(self, outer: cf.Future[Any], args: tuple[Any, ...]) -> None:
         self.outer = outer
         self.args = args
         self.key = ""
@@ -123,7 +123,7 @@ class DaskExecutor(ClientExecutor):
             return super().submit(fn, *args, **kwargs)
         if self._shutdown:
             raise RuntimeError("cannot schedule new futures after shutdown")
-        outer: cf.Future = cf.Future()
+        outer: cf.Future[Any] = cf.Future()
         outer.set_running_or_notify_cancel()  # a call that started cannot be taken back
         outer.body_started = threading.Event()  # type: ignore[attr-defined]
         call = _Call(outer, args)
@@ -131,7 +131,7 @@ class DaskExecutor(ClientExecutor):
         self._send(call)
         return outer
 
-    def end_body(self, future: cf.Future) -> bool:
+    def end_body(self, future: cf.Future[Any]) -> bool:
         """End a body that overran its timeout, where this executor can: on its own local
         cluster, by killing the worker process running it (the nanny starts a new one)."""
         call = getattr(future, "dask_call", None)
@@ -163,7 +163,8 @@ class DaskExecutor(ClientExecutor):
         try:
             future = self.client.submit(run_task, *call.args, key=call.key, pure=False,
                                         watch=False, started=self._announce)
-            self.client.loop.add_callback(self._relay, call, future)
+            # a client that started has a loop
+            self.client.loop.add_callback(self._relay, call, future)  # type: ignore[union-attr]
         except BaseException:
             with self._lock:
                 self._calls.pop(call.key, None)
@@ -211,7 +212,8 @@ class DaskExecutor(ClientExecutor):
         _settle(call.outer, error=error)
 
 
-def _settle(outer: cf.Future, value: Any = None, error: Optional[BaseException] = None) -> None:
+def _settle(outer: cf.Future[Any], value: Any = None,
+            error: Optional[BaseException] = None) -> None:
     try:
         if error is not None:
             outer.set_exception(error)

@@ -27,6 +27,7 @@ from threaded_order_cli.reporting import Destination, relative_to_rootdir
 from . import SCHEMA_VERSION
 
 if TYPE_CHECKING:
+    from threaded_order.results import Summary
     from threaded_order_cli.config import Config
 # "tests/test_x.py:12": a collection error's path with the line it is about.
 _LOCATION = re.compile(r"^(.+):(\d+)$")
@@ -75,7 +76,7 @@ def task_record(result: TaskResult) -> dict[str, Any]:
 
 
 def build_report(
-    summary: Optional[dict[str, Any]],
+    summary: Optional[Summary],
     exitcode: int,
     collection_errors: list[dict[str, Any]],
 ) -> dict[str, Any]:
@@ -114,36 +115,28 @@ def serialize(document: dict[str, Any]) -> bytes:
 
 
 class JSONReporter:
-    """Writes the JSON report.
+    """Writes the JSON report, once.
 
     As a plain scheduler plugin (``Scheduler(plugins=[JSONReporter("run.json")])``) it
     writes when the run is done, with ``exitcode`` from ``exit_status(summary)``. Under
-    ``mtrun`` a file is written then too, and rewritten at the end if mtrun's exit code or
-    the plugin errors changed since (another reporter failing after us, a Ctrl-C while the
-    reports were written); a file is also written when no run happened. stdout (``-``) is
-    written once, at the end. The file is replaced whole: a reader never sees half of it.
+    ``mtrun`` (``config`` given) it writes last of all, at ``unconfigure``, with the final
+    summary and the code mtrun exits with, whether a run happened or not. The file is
+    replaced whole: a reader never sees half of it.
     """
 
     def __init__(self, dest: str = "report.json", *, config: Optional[Config] = None) -> None:
         self.destination = Destination("json", dest, config)
         self.config = config
         self.collection_errors: list[dict[str, Any]] = []
-        self.summary: Optional[dict[str, Any]] = None
-        self.written: Optional[tuple[int, int]] = None  # (exitcode, plugin errors) written
 
-    def _state(self, exitcode: int) -> tuple[int, int]:
-        return exitcode, len(self.summary["plugin_errors"]) if self.summary else 0
-
-    def _write(self, exitcode: int) -> None:
-        self.written = self._state(exitcode)
-        document = build_report(self.summary, exitcode, self.collection_errors)
+    def _write(self, summary: Optional[Summary], exitcode: int) -> None:
+        document = build_report(summary, exitcode, self.collection_errors)
         self.destination.write(serialize(document))
 
     @hookimpl
-    def threaded_order_scheduler_done(self, summary: dict[str, Any]) -> None:
-        self.summary = summary
-        if self.config is None or not self.destination.is_stdout:
-            self._write(exit_status(summary))
+    def threaded_order_scheduler_done(self, summary: Summary) -> None:
+        if self.config is None:
+            self._write(summary, exit_status(summary))
 
     @hookimpl(optionalhook=True)
     def threaded_order_cli_collection_error(self, path: str, message: str) -> None:
@@ -157,11 +150,10 @@ class JSONReporter:
         )
 
     @hookimpl(optionalhook=True, trylast=True)
-    def threaded_order_cli_unconfigure(self, exitcode: int) -> None:
+    def threaded_order_cli_unconfigure(self, exitcode: int, summary: Optional[Summary]) -> None:
         """Last of the unconfigure hooks: mtrun hands each one the exit code as it stands,
         so ours is the code mtrun exits with, after every other reporter has written."""
-        if self.written != self._state(exitcode):
-            self._write(exitcode)
+        self._write(summary, exitcode)
 
     def _relative(self, path: str) -> str:
         return relative_to_rootdir(path, self.config)

@@ -22,12 +22,13 @@ import socket
 import time
 import xml.etree.ElementTree as ET
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from threaded_order import CANCELLED, FAILED, PASSED, SKIPPED, TaskResult, hookimpl
 from threaded_order_cli.reporting import Destination, relative_to_rootdir
 
 if TYPE_CHECKING:
+    from threaded_order.results import Summary
     from threaded_order_cli.config import Config
 
 NO_MODULE_SUITE = "threaded-order"
@@ -193,33 +194,34 @@ def serialize(root: ET.Element) -> bytes:
 
 
 class JUnitReporter:
-    """Writes the JUnit XML report when the run is done.
+    """Writes the JUnit XML report, once.
 
-    Works as a plain scheduler plugin (``Scheduler(plugins=[JUnitReporter("out.xml")])``);
-    under ``mtrun`` it also records collection errors (and any other error that stopped
-    mtrun before its run), writes a report when no run happened, and writes stdout (``-``)
-    last, after the terminal report. ``dest`` is checked now, so a bad path fails before
-    the run. The file is replaced whole: a reader never sees half a report.
+    Works as a plain scheduler plugin (``Scheduler(plugins=[JUnitReporter("out.xml")])``):
+    it writes when the run is done. Under ``mtrun`` (``config`` given) it also records
+    collection errors (and any other error that stopped mtrun before its run) and writes at
+    ``unconfigure``, after the terminal report, whether a run happened or not. ``dest`` is
+    checked now, so a bad path fails before the run. The file is replaced whole: a reader
+    never sees half a report.
     """
 
     def __init__(self, dest: str = "junit.xml", *, config: Optional[Config] = None) -> None:
         self.destination = Destination("junit", dest, config)
         self.config = config
         self.collection_errors: list[tuple[str, str]] = []
-        self.run: tuple[list[TaskResult], float, float] = ([], time.time(), 0.0)
-        self.attempted = False
+        self.created = time.time()  # the report's timestamp when no run happened
 
-    def _write(self) -> None:
-        self.attempted = True
-        tasks, started_at, duration = self.run
-        root = build_report(tasks, self.collection_errors, started_at, duration)
+    def _write(self, summary: Optional[Summary]) -> None:
+        if summary is None:
+            root = build_report([], self.collection_errors, self.created, 0.0)
+        else:
+            root = build_report(list(summary["tasks"].values()), self.collection_errors,
+                                summary["started_at"], summary["duration"])
         self.destination.write(serialize(root))
 
     @hookimpl
-    def threaded_order_scheduler_done(self, summary: dict[str, Any]) -> None:
-        self.run = (list(summary["tasks"].values()), summary["started_at"], summary["duration"])
-        if self.config is None or not self.destination.is_stdout:
-            self._write()
+    def threaded_order_scheduler_done(self, summary: Summary) -> None:
+        if self.config is None:
+            self._write(summary)
 
     @hookimpl(optionalhook=True)
     def threaded_order_cli_collection_error(self, path: str, message: str) -> None:
@@ -231,11 +233,10 @@ class JUnitReporter:
         self.collection_errors.append((self._relative(path), message))
 
     @hookimpl(optionalhook=True)
-    def threaded_order_cli_unconfigure(self) -> None:
-        """stdout's turn; or no run happened (collection failed, nothing collected): still
-        leave a report."""
-        if not self.attempted:
-            self._write()
+    def threaded_order_cli_unconfigure(self, summary: Optional[Summary]) -> None:
+        """The run's report; or no run happened (collection failed, nothing collected):
+        still leave one, with the errors that stopped mtrun."""
+        self._write(summary)
 
     def _relative(self, path: str) -> str:
         return relative_to_rootdir(path, self.config)

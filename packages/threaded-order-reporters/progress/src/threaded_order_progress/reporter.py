@@ -25,9 +25,9 @@ from threaded_order_cli.config import ReporterError
 from .routing import Router
 
 if TYPE_CHECKING:
+    from threaded_order import Summary
     from threaded_order_cli.config import Config
 
-TERMINAL_REPORTER = "terminalreporter"
 _STREAMS = {None: "stderr", "stderr": "stderr", "-": "stdout", "stdout": "stdout"}
 
 
@@ -52,8 +52,9 @@ class ProgressReporter:
 
     ``dest``: ``"stderr"`` (None, the default) or ``"stdout"``/``"-"``. ``console``: draw on
     this rich console instead (it decides whether this is a terminal). While the bar is
-    shown, the terminal reporter's ``.F s`` characters are turned off and terminal output
-    from print, logging and the terminal reporter goes through the bar's console.
+    shown, terminal output from print, logging and mtrun's terminal reporter goes through
+    the bar's console, and under mtrun the terminal reporter leaves out its ``.F s``
+    characters (this reporter claims the terminal).
     """
 
     def __init__(
@@ -71,8 +72,6 @@ class ProgressReporter:
         self.max_running_lines = max_running_lines
         self.live: Optional[Live] = None
         self.router: Optional[Router] = None
-        self.terminal: Any = None
-        self.terminal_progress: Optional[bool] = None
         self._reset(0, 0)
 
     def _reset(self, total: int, workers: int) -> None:
@@ -84,24 +83,21 @@ class ProgressReporter:
         self.last_refresh = 0.0
         self.finished_in: Optional[float] = None
 
-    @property
-    def active(self) -> bool:
-        return self.live is not None
-
     # -- hooks -----------------------------------------------------------------------
 
+    @hookimpl(optionalhook=True)
+    def threaded_order_cli_claims_terminal(self) -> bool:
+        """The bar is drawn only on a terminal; there, it is the run's display."""
+        return bool(self.console.is_terminal)
+
     @hookimpl
-    def threaded_order_scheduler_start(self, meta: dict[str, Any], scheduler: Any) -> None:
+    def threaded_order_scheduler_start(self, meta: dict[str, Any]) -> None:
         self.stop()
         self._reset(meta["total_tasks"], meta["workers"])
         if not self.console.is_terminal:
             return
-        terminal = scheduler.plugin_manager.get_plugin(TERMINAL_REPORTER)
-        if terminal is not None and hasattr(terminal, "show_progress"):
-            self.terminal, self.terminal_progress = terminal, terminal.show_progress
-            terminal.show_progress = False
         self.router = Router(self.console)
-        self.router.route(terminal)
+        self.router.route()
         self.live = Live(
             self.render(), console=self.console, auto_refresh=False, transient=False,
             redirect_stdout=False, redirect_stderr=False,
@@ -123,7 +119,7 @@ class ProgressReporter:
             self.refresh()
 
     @hookimpl
-    def threaded_order_scheduler_done(self, summary: dict[str, Any]) -> None:
+    def threaded_order_scheduler_done(self, summary: Summary) -> None:
         if self.live is not None:
             self.cancelled = len(summary["cancelled"])
             self.finished_in = summary["duration"]
@@ -156,14 +152,9 @@ class ProgressReporter:
             if router is not None:
                 router.restore()
         finally:
-            try:
-                if live is not None:
-                    live.update(self.render(final=True))
-                    live.stop()
-            finally:
-                if self.terminal is not None:
-                    self.terminal.show_progress = self.terminal_progress
-                    self.terminal = None
+            if live is not None:
+                live.update(self.render(final=True))
+                live.stop()
 
     def render(self, final: bool = False) -> RenderableType:
         """One bar line, then one line per running task (only the bar line at the end)."""

@@ -182,11 +182,9 @@ class Router:
             setattr(owner, attribute, proxy)
             self.undo.append((owner, attribute, old, proxy))
 
-    def route(self, terminal: Any = None) -> None:
+    def route(self) -> None:
         self.swap(sys, "stdout")
         self.swap(sys, "stderr")
-        if terminal is not None:
-            self.swap(terminal, "out")
         for handler in _stream_handlers():
             proxy = self.proxy_for(handler.stream)
             if proxy is not None:

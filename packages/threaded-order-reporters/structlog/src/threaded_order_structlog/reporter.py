@@ -29,9 +29,9 @@ from .context import TASK_NAMES
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from threaded_order import Summary
     from threaded_order_cli.config import Config
 
-TERMINAL_REPORTER = "terminalreporter"
 _LEVELS = {PASSED: "info", FAILED: "error", SKIPPED: "warning", CANCELLED: "warning"}
 _FIRST_KEYS = ("timestamp", "level", "event")
 
@@ -165,21 +165,17 @@ class StructlogReporter:
             self.sink = _Sink(None, check_file("structlog", dest, config))
         self.logger = make_logger(self.sink)
         self.names: dict[Any, str] = {}
-        self.terminal: Any = None
 
-    def _quiet_terminal(self, scheduler: Any) -> None:
+    @hookimpl(optionalhook=True)
+    def threaded_order_cli_claims_terminal(self) -> bool:
         """On stdout, the terminal reporter's ``.F s`` characters would land inside our
-        lines: turn them off for the run (as the progress reporter does)."""
-        terminal = scheduler.plugin_manager.get_plugin(TERMINAL_REPORTER)
-        if self.sink.stream == "stdout" and getattr(terminal, "show_progress", False):
-            terminal.show_progress = False
-            self.terminal = terminal
+        lines."""
+        return self.sink.stream == "stdout"
 
     @hookimpl
     def threaded_order_scheduler_start(self, meta: dict[str, Any], scheduler: Any) -> None:
         self.names = {task.func: name for name, task in scheduler.graph.nodes.items()}
         TASK_NAMES.update(self.names)
-        self._quiet_terminal(scheduler)
         self.logger.info(
             "scheduler_start", total_tasks=meta["total_tasks"], workers=meta["workers"]
         )
@@ -210,7 +206,7 @@ class StructlogReporter:
         )
 
     @hookimpl
-    def threaded_order_scheduler_done(self, summary: dict[str, Any]) -> None:
+    def threaded_order_scheduler_done(self, summary: Summary) -> None:
         """Cancelled tasks (never started after Ctrl-C) get no task_done hook: log them
         here, so every task has exactly one task_done line."""
         try:
@@ -233,8 +229,6 @@ class StructlogReporter:
                 if TASK_NAMES.get(func) == name:
                     del TASK_NAMES[func]
             self.names = {}
-            if self.terminal is not None:
-                self.terminal.show_progress, self.terminal = True, None
             self.sink.close()
 
     @hookimpl(optionalhook=True)
