@@ -12,6 +12,10 @@ from pathlib import Path
 
 import pytest
 
+# The uv running these tests (``uv run`` names it in UV), else one on PATH: CI's uv lives in
+# the tool environment that README's command makes, which is not on the tests' PATH.
+UV = os.environ.get("UV") or shutil.which("uv")
+
 ROOT = Path(__file__).resolve().parents[2]
 # Distributions with code (the code-less threaded-order-core alias has none).
 PACKAGES = sorted(p.parent for p in (ROOT / "packages").rglob("pyproject.toml")
@@ -46,19 +50,19 @@ def test_core_source_never_imports_click_structlog_or_rich():
     assert offenders == []
 
 
-@pytest.mark.skipif(shutil.which("uv") is None, reason="needs uv to build a clean venv")
+@pytest.mark.skipif(UV is None, reason="needs uv to build a clean venv")
 def test_core_installs_alone_into_a_clean_venv(tmp_path):
     """pip install threaded-order-core pulls in threaded-order and pluggy, nothing else."""
     venv = tmp_path / "venv"
     env = {k: v for k, v in os.environ.items()
            if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
-    subprocess.run(["uv", "venv", "-q", "--python", sys.executable, str(venv)], check=True,
+    subprocess.run([UV, "venv", "-q", "--python", sys.executable, str(venv)], check=True,
                    env=env)
     python = venv / "bin" / "python"
-    subprocess.run(["uv", "pip", "install", "-q", "--python", str(python),
+    subprocess.run([UV, "pip", "install", "-q", "--python", str(python),
                     str(ROOT / "packages" / "threaded-order-core"),
                     str(ROOT / "packages" / "threaded-order-core-alias")], check=True, env=env)
-    listed = subprocess.run(["uv", "pip", "list", "--python", str(python), "--format", "freeze"],
+    listed = subprocess.run([UV, "pip", "list", "--python", str(python), "--format", "freeze"],
                             capture_output=True, text=True, check=True, env=env).stdout
     names = sorted(line.split("==")[0].lower() for line in listed.split())
     assert names == ["pluggy", "threaded-order", "threaded-order-core"]

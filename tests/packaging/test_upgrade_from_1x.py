@@ -16,6 +16,10 @@ from pathlib import Path
 
 import pytest
 
+# The uv running these tests (``uv run`` names it in UV), else one on PATH: CI's uv lives in
+# the tool environment that README's command makes, which is not on the tests' PATH.
+UV = os.environ.get("UV") or shutil.which("uv")
+
 ROOT = Path(__file__).resolve().parents[2]
 VERSION = (ROOT / "VERSION").read_text().strip()
 README = (ROOT / "README.md").read_text()
@@ -60,11 +64,11 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     reason = _index_reason()
     if reason:
         pytest.skip(f"{reason}: these tests install threaded-order {LEGACY} from it")
-    if shutil.which("uv") is None:
+    if UV is None:
         pytest.skip("needs uv to build the wheels and the venvs")
     out = tmp_path_factory.mktemp("wheels")
     for folder in ("threaded-order-core", "threaded-order-core-alias", "threaded-order-cli"):
-        _run("uv", "build", "--wheel", "-q", "-o", out, ROOT / "packages" / folder)
+        _run(UV, "build", "--wheel", "-q", "-o", out, ROOT / "packages" / folder)
     return out
 
 
@@ -72,7 +76,7 @@ class Venv:
     """A fresh venv with pip (nothing else) and what the tests ask of it."""
 
     def __init__(self, path: Path) -> None:
-        _run("uv", "venv", "-q", "--seed", "--python", sys.executable, path)
+        _run(UV, "venv", "-q", "--seed", "--python", sys.executable, path)
         self.python = path / BIN / "python"
         self.site = Path(_run(self.python, "-c", "import sysconfig; "
                               "print(sysconfig.get_paths()['purelib'])").stdout.strip())
