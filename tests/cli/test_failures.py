@@ -32,7 +32,8 @@ CHAIN = """
 
 def test_skip_deps_skips_transitive_dependents_naming_the_failed_task(tmp_path):
     write(tmp_path, "test_chain.py", CHAIN)
-    result = mtrun("test_chain.py", "--skip-deps", "--workers", "1", cwd=tmp_path)
+    result = mtrun("test_chain.py", "--skip-deps", "--workers", "1", "-rfEs",
+                   cwd=tmp_path)
     assert result.ret == 1
     assert "Fss. [100%]" in result.stdout.splitlines()  # one worker: a fixed order
     assert "SKIPPED test_child - dependency 'test_root' failed" in result.stdout
@@ -75,7 +76,7 @@ FAILING = """
 def test_maxfail_and_exitfirst_start_nothing_new(tmp_path, option, expected):
     """One worker takes tasks in source order, so which ones ran is fixed."""
     write(tmp_path, "test_failing.py", FAILING)
-    result = mtrun("test_failing.py", *option, "--workers", "1", cwd=tmp_path)
+    result = mtrun("test_failing.py", *option, "--workers", "1", "-rfEs", cwd=tmp_path)
     assert result.ret == 1
     assert counts(result) == expected
     skipped = re.findall(r"^SKIPPED (\S+) - stopped after", result.stdout, re.M)

@@ -91,7 +91,7 @@ def runs(tmp_path_factory):
             for name, (expression, _) in TAG_CASES.items()}
     jobs.update({
         "evil colour": ("test_evil.py", "--skip-deps", "--color", "yes"),
-        "evil plain": ("test_evil.py", "--skip-deps", "--color", "no"),
+        "evil plain": ("test_evil.py", "--skip-deps", "--color", "no", "-rfEs"),
         "evil log": ("test_evil.py", "--skip-deps", "--log", "--color", "no"),
         "evil collect": ("test_evil.py", "--collect-only"),
         "evil graph": ("test_evil.py", "--graph"),
@@ -154,7 +154,7 @@ def test_log_lines_show_the_name_escaped(runs):
 
 
 def test_a_collection_error_message_is_one_line_without_control_characters(runs):
-    line = assert_error(runs["evil import"], 4,
+    line = assert_error(runs["evil import"], 2,
                         r"test_evil_import.py: error while importing: RuntimeError: "
                         r"import \x1b[2J\rfailed")
     _no_control(line)

@@ -163,5 +163,5 @@ def test_a_task_timeout_the_core_refuses_is_a_one_line_usage_error(tmp_path: Pat
         def test_forever():
             pass
     """)
-    line = assert_error(mtrun("test_inf.py", cwd=tmp_path), 4, "timeout")
+    line = assert_error(mtrun("test_inf.py", cwd=tmp_path), 2, "timeout")
     assert "internal error" not in line

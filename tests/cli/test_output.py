@@ -179,7 +179,7 @@ def test_console_script_runs_an_all_passing_module(tmp_path):
 
 def test_original_example_with_skip_deps(tmp_path):
     """examples/example4c.py: test_d fails on purpose, so --skip-deps skips test_f."""
-    result = mtrun(EXAMPLES / "example4c.py", "--skip-deps", cwd=tmp_path)
+    result = mtrun(EXAMPLES / "example4c.py", "--skip-deps", "-rfEs", cwd=tmp_path)
     assert result.ret == 1, result.stderr
     assert "FAILED test_d - AssertionError: Intentional Failure" in result.stdout
     assert "SKIPPED test_f - dependency 'test_d' failed" in result.stdout

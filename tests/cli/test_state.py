@@ -26,10 +26,11 @@ def state_line(stdout: str) -> dict:
 
 
 def test_extra_pairs_are_strings_and_never_abbreviate_options(tmp_path):
-    """--tag=v1 is state['tag'], not --tags; --work=3 is state['work'], not --workers."""
+    """--state tag=v1 is state['tag'], not --tags; --state work=3 is state['work'], not
+    --workers (--tag=v1 alone is refused as a likely typo)."""
     write(tmp_path, "test_state.py", SHOW_STATE)
-    result = mtrun("test_state.py", "--tag=v1", "--work=3", "--count=7", "--url=a=b",
-                   "--empty=", "--workers", "1", cwd=tmp_path)
+    result = mtrun("test_state.py", "--state", "tag=v1", "--state", "work=3", "--count=7",
+                   "--url=a=b", "--empty=", "--workers", "1", cwd=tmp_path)
     assert result.ret == 0, result.stderr
     assert state_line(result.stdout) == {"tag": "v1", "work": "3", "count": "7", "url": "a=b",
                                          "empty": ""}

@@ -106,7 +106,7 @@ def test_autoload_pythonpath_and_removed_variables(tmp_path, monkeypatch, in_pro
     monkeypatch.setenv("HELPER_TEST_FLAG", "inherited")
     monkeypatch.setenv("THREADED_ORDER_DISABLE_PLUGIN_AUTOLOAD", "")
     result = run_mtrun("test_env_mod.py", cwd=tmp_path, in_process=in_process)
-    assert result.ret == 4 and "only_on_the_given_path" in result.stderr  # not on the path
+    assert result.ret == 2 and "only_on_the_given_path" in result.stderr  # not on the path
     before_path = list(sys.path)
     result = run_mtrun("test_env_mod.py", cwd=tmp_path, env={"HELPER_TEST_FLAG": None},
                        autoload=False, pythonpath=tmp_path / "elsewhere", in_process=in_process)

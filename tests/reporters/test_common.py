@@ -76,10 +76,12 @@ def test_installed_but_not_selected_changes_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("reporter", "message"), [
-    ("junit=missing/junit.xml", "junit reporter: cannot write 'missing/junit.xml': "
-                                "directory "),
-    ("json=missing/r.json", "json reporter: cannot write 'missing/r.json': directory "),
-    ("structlog=missing/e.jsonl", "structlog reporter: cannot write 'missing/e.jsonl': "),
+    ("junit=test_marker.py/no/junit.xml", "junit reporter: cannot write "
+                                          "'test_marker.py/no/junit.xml': cannot create"),
+    ("json=test_marker.py/no/r.json", "json reporter: cannot write 'test_marker.py/no/r.json': "
+                                      "cannot create"),
+    ("structlog=test_marker.py/no/e.jsonl", "structlog reporter: cannot write "
+                                            "'test_marker.py/no/e.jsonl': cannot create"),
     ("progress=somewhere", "progress reporter: DEST must be stderr"),
 ])
 def test_bad_dest_is_one_line_and_nothing_runs(tmp_path: Path, reporter: str,

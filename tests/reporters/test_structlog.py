@@ -69,13 +69,17 @@ def check_events(events: list[dict[str, Any]], names: list[str]) -> None:
         assert kinds == (["task_start", "task_run", "task_done"] if ran else ["task_done"])
 
 
+NODE_IDS = [f"test_sample.py::{name}" for name in SAMPLE_NAMES]
+
+
 def test_mtrun_logs_json_lines_to_stderr(tmp_path: Path) -> None:
     write_sample(tmp_path)
     done = mtrun("--skip-deps", "--reporter", "structlog", "test_sample.py", cwd=tmp_path)
     assert done.ret == 1, describe(done)
     events = json_lines(done.stderr)
-    check_events(events, SAMPLE_NAMES)
-    done_by_task = {e["task"]: e for e in events if e["event"] == "task_done"}
+    check_events(events, NODE_IDS)  # node ids, even when one file runs
+    done_by_task = {e["task"].rsplit("::", 1)[-1]: e for e in events
+                    if e["event"] == "task_done"}
     assert {n: e["status"] for n, e in done_by_task.items()} == SAMPLE_STATUS
     failed = done_by_task["test_fails"]
     assert failed["level"] == "error" and failed["thread"].startswith("thread_")
@@ -84,8 +88,8 @@ def test_mtrun_logs_json_lines_to_stderr(tmp_path: Path) -> None:
     assert done_by_task["test_ok"]["duration"] >= 0
     assert events[-1] | {"timestamp": None} == {
         "timestamp": None, "level": "error", "event": "scheduler_done", "status": "failed",
-        "total": 4, "passed": 2, "failed": 1, "skipped": 1, "cancelled": 0,
-        "duration": events[-1]["duration"]}
+        "total": 4, "passed": 2, "failed": 1, "skipped": 1, "cancelled": 0, "xfailed": 0,
+        "xpassed": 0, "duration": events[-1]["duration"]}
     assert json_lines(done.stdout) == []
 
 
@@ -114,7 +118,7 @@ def test_dash_writes_to_stdout(tmp_path: Path) -> None:
     write_sample(tmp_path)
     done = mtrun("--skip-deps", "--reporter", "structlog=-", "test_sample.py", cwd=tmp_path)
     assert done.ret == 1, describe(done)
-    check_events(json_lines(done.stdout), SAMPLE_NAMES)
+    check_events(json_lines(done.stdout), NODE_IDS)
 
 
 @pytest.fixture
@@ -196,5 +200,6 @@ def test_a_write_failure_is_reported_once(tmp_path: Path) -> None:
 
 
 def test_bad_dest_fails_before_the_run(tmp_path: Path) -> None:
-    with pytest.raises(ReporterError, match=r"^structlog reporter: cannot write .*exist"):
-        StructlogReporter(str(tmp_path / "nowhere" / "e.jsonl"))
+    (tmp_path / "a_file").write_text("")  # a missing folder is created; one below a file cannot be
+    with pytest.raises(ReporterError, match=r"^structlog reporter: cannot write .*cannot create"):
+        StructlogReporter(str(tmp_path / "a_file" / "nowhere" / "e.jsonl"))

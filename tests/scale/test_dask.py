@@ -142,7 +142,8 @@ def test_mtrun_on_a_running_cluster_with_every_reporter(tmp_path, address):
     assert "double(1) is not 3" in text and "out from ok" in text
     # structlog: one JSON object per line, an event for each task
     lines = [json.loads(x) for x in (tmp_path / "events.jsonl").read_text().splitlines()]
-    assert {"test_ok", "test_fails", "test_after_failure"} <= {x.get("task") for x in lines}
+    assert {"test_ok", "test_fails", "test_after_failure"} <= \
+        {str(x.get("task")).rsplit("::", 1)[-1] for x in lines}  # node ids: path.py::name
     # progress: the final bar
     assert "4/4 100%" in result.stderr, result.stderr
 

@@ -3,40 +3,31 @@
 from __future__ import annotations
 
 import fnmatch
-import importlib.util
 import os
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, NamedTuple, Optional
 
-from threaded_order import DAGraph, Task, TaskGraphError
-from threaded_order.ext import marked_functions, safe_repr, safe_str, task_from_marked, type_name
+from threaded_order import DAGraph, Task, TaskGraphError, tasks_from_marked
+from threaded_order.ext import marked_functions, safe_str, type_name
 
 from .config import EXIT_NO_TESTS, UsageError
+from .deps import instances, resolve, suggestions
+from .importing import (
+    CollectError as CollectError,  # re-exported: collection errors are collect's
+)
+from .importing import (
+    display_path,
+    import_file,
+)
+from .importing import origin as _origin
 from .tagexpr import compile_tags
-from .terminal import visible
 
 # pytest's default norecursedirs, plus what no test suite keeps its tests in; a folder that
 # holds a pyvenv.cfg (a virtualenv) is skipped too. Configuration may add patterns.
 NORECURSEDIRS = ("*.egg", ".*", "_darcs", "build", "CVS", "dist", "node_modules", "venv",
                  "{arch}", "*.egg-info", "__pycache__")
-# Test modules that cannot take their own name (it is the standard library's, an installed
-# package's, or another test module's) get one no import statement can spell.
-MANGLED_PREFIX = "mtrun:"
-
-
-class CollectError(UsageError):
-    """Collection failed in a file: one line, with the file (and line) it is about."""
-
-    def __init__(self, path: str, message: str) -> None:
-        message = visible(message, layout=True)  # the user's text, shown on a terminal
-        super().__init__(f"{visible(path)}: {message}" if path else message)
-        self.path = path
-        self.detail = message
-
-
 class Target(NamedTuple):
     path: Path
     function: Optional[str]
@@ -48,6 +39,7 @@ class Collected(NamedTuple):
     tasks: list[Task]
     modules: list[ModuleType]
     all_tasks: list[Task]
+    notes: tuple[str, ...] = ()  # one line each, for the user: dependencies dropped
 
 
 def parse_target(text: str) -> Target:
@@ -98,110 +90,6 @@ def _skipped(parent: str, name: str, patterns: tuple[str, ...]) -> bool:
         os.path.exists(os.path.join(parent, name, "pyvenv.cfg"))
 
 
-def display_path(path: Path, rootdir: Path) -> str:
-    try:
-        return path.relative_to(rootdir).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def import_file(path: Path, rootdir: Path) -> ModuleType:
-    """Import a test file; its folder goes last on sys.path, so sibling imports work but
-    neither it nor its siblings can take the place of the standard library or an installed
-    package, and the module never takes such a name (see ``module_name``)."""
-    folder = str(path.parent)
-    if folder not in sys.path:
-        sys.path.append(folder)
-    shown = display_path(path, rootdir)
-    name = module_name(path)
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise CollectError(shown, "cannot be imported (not a Python file?)")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except KeyboardInterrupt:  # Ctrl-C: an interrupt, not this file's fault
-        sys.modules.pop(name, None)
-        raise
-    except BaseException as exc:  # SystemExit too: nothing may run after a broken import
-        sys.modules.pop(name, None)
-        raise _import_error(exc, path, shown) from exc
-    return module
-
-
-def _import_error(exc: BaseException, path: Path, shown: str) -> CollectError:
-    # file:line only when the syntax error is in the target itself; one in a module it
-    # imports says where it is in its message: "invalid syntax (helper.py, line 3)".
-    if isinstance(exc, SyntaxError) and exc.filename == str(path):
-        return CollectError(f"{shown}:{exc.lineno}", f"{type_name(exc)}: {safe_str(exc.msg)}")
-    if isinstance(exc, SystemExit):
-        code = "" if exc.code is None else safe_repr(exc.code)
-        return CollectError(shown, f"error while importing: sys.exit({code}) was called")
-    message = safe_str(exc)
-    return CollectError(shown, f"error while importing: {type_name(exc)}"
-                               + (f": {message}" if message else ""))
-
-
-def module_name(path: Path) -> str:
-    """The file's name without ``.py`` when that names nothing else; otherwise a name no
-    import statement can spell, so ``sys.modules`` never loses the module of that name."""
-    stem = path.stem
-    if _free(stem, path):
-        return stem
-    base = MANGLED_PREFIX + stem.replace(".", "_")
-    name, number = base, 1
-    while name in sys.modules and _origin(sys.modules[name]) != path:
-        number += 1
-        name = f"{base}:{number}"
-    return name
-
-
-def _free(name: str, path: Path) -> bool:
-    """No module but this file goes by ``name``: loaded, or importable by any finder (an
-    editable install may have its own, before or after the file system's)."""
-    if not name.isidentifier() or name in sys.builtin_module_names or \
-            name in getattr(sys, "stdlib_module_names", ()):
-        return False
-    if name in sys.modules:
-        return _origin(sys.modules[name]) == path
-    for finder in list(sys.meta_path):
-        find_spec = getattr(finder, "find_spec", None)
-        if find_spec is None:
-            continue
-        try:
-            spec = find_spec(name, None)
-        except Exception:  # a broken finder: better a private name than a wrong guess
-            return False
-        if spec is not None and not (isinstance(spec.origin, str) and _same(spec.origin, path)):
-            return False
-    return True
-
-
-def _origin(module: ModuleType) -> Optional[Path]:
-    filename = getattr(module, "__file__", None)
-    if not isinstance(filename, str):
-        return None
-    try:
-        return Path(filename).resolve()
-    except (OSError, RuntimeError):
-        return None
-
-
-def _same(filename: str, path: Path) -> bool:
-    try:
-        return Path(filename).resolve() == path
-    except (OSError, RuntimeError):
-        return False
-
-
-def _qualify(dep: str, shown: str, single: bool) -> str:
-    """A bare name means the same module; "other.py::name" means another one."""
-    if "::" in dep:
-        return dep.split("::", 1)[1] if single and dep.split("::", 1)[0] == shown else dep
-    return dep if single else f"{shown}::{dep}"
-
-
 def collect(
     targets: list[str],
     rootdir: Path,
@@ -209,56 +97,117 @@ def collect(
     tags: Optional[str] = None,
     with_deps: bool = False,
     norecursedirs: Iterable[str] = (),
+    rewrite_asserts: bool = True,
 ) -> Collected:
-    """Import every target and build the tasks to run, validated as one graph."""
+    """Import every target and build the tasks to run, validated as one graph.
+
+    Tasks are named by node id (``path/from/rootdir.py::name``) while collecting; a run of
+    one module then keeps the original's bare names (``state["results"]``, callbacks).
+    ``rewrite_asserts`` (off with ``--assert=plain``): see ``rewrite``."""
     files = find_files([parse_target(t) for t in targets], norecursedirs)
-    single = len({path for path, _ in files}) == 1
     modules: list[ModuleType] = []
-    all_tasks: list[Task] = []
+    per_file: dict[Path, list[Task]] = {}
+    display: dict[Path, str] = {}
     wanted: dict[str, None] = {}
     for path, function in files:
-        shown = display_path(path, rootdir)
-        count = len(modules)
-        module = _import_once(path, rootdir, modules)
-        tasks = _module_tasks(module, shown, single)
-        if len(modules) > count:
-            all_tasks.extend(tasks)
+        tasks = _file_tasks(path, rootdir, modules, per_file, display, rewrite_asserts)
         if function is None:
             wanted.update((t.name, None) for t in tasks)
             continue
-        name = function if single else f"{shown}::{function}"
-        if not any(t.name == name for t in tasks):
+        shown = display[path]
+        found = instances(f"{shown}::{function}", (t.name for t in tasks))
+        if not found:
             raise UsageError(f"not found: {shown}::{function} (no function of that name is "
                              "marked with @dmark)")
-        wanted[name] = None
-    if not all_tasks:
+        wanted.update(dict.fromkeys(found))
+    if not any(per_file.values()):
         shown_targets = ", ".join(targets)
         raise UsageError(f"no tasks collected from {shown_targets} (no function is marked with "
                          "@dmark)", EXIT_NO_TESTS)
+    notes: list[str] = []
+    all_tasks = _resolve_all(per_file, display, rootdir, modules, with_deps, notes,
+                             rewrite_asserts)
+    if len(per_file) == 1:  # one module: the bare names of the original
+        prefix = len(next(iter(display.values()))) + 2
+        all_tasks = [t._replace(name=t.name[prefix:], after=tuple(d[prefix:] for d in t.after))
+                     for t in all_tasks]
+        wanted = {name[prefix:]: None for name in wanted}
     _validate(all_tasks)
     selected = _select(all_tasks, list(wanted), tags, with_deps)
-    return Collected(selected, modules, all_tasks)
+    return Collected(selected, modules, all_tasks, tuple(notes))
 
 
-def _import_once(path: Path, rootdir: Path, modules: list[ModuleType]) -> ModuleType:
+def _file_tasks(path: Path, rootdir: Path, modules: list[ModuleType],
+                per_file: dict[Path, list[Task]], display: dict[Path, str],
+                rewrite_asserts: bool) -> list[Task]:
+    """Import ``path`` once and read its tasks, named by node id, ``after`` as written."""
+    if path not in per_file:
+        shown = display_path(path, rootdir)
+        module = _import_once(path, rootdir, modules, rewrite_asserts)
+        per_file[path] = _module_tasks(module, shown)
+        display[path] = shown
+    return per_file[path]
+
+
+def _resolve_all(per_file: dict[Path, list[Task]], display: dict[Path, str], rootdir: Path,
+                 modules: list[ModuleType], with_deps: bool, notes: list[str],
+                 rewrite_asserts: bool) -> list[Task]:
+    """Every ``after`` as node ids (see ``deps``). A dependency in a file outside the run
+    is imported with ``with_deps``, or dropped with a note."""
+    while True:
+        ids = {t.name: None for tasks in per_file.values() for t in tasks}
+        pulled: list[Path] = []
+        for path, tasks in per_file.items():
+            shown = display[path]
+            for i, task in enumerate(tasks):
+                after: dict[str, None] = {}
+                for dep in task.after:
+                    found = resolve(dep, path, shown, ids, rootdir, display)
+                    if found.outside is not None and found.outside in per_file:
+                        found = found._replace(outside=None)  # imported: not in it after all
+                    if found.outside is not None and with_deps:
+                        pulled.append(found.outside)
+                        after[dep] = None  # resolved on the next round, once imported
+                    elif found.outside is not None:
+                        notes.append(f"{task.name}: dependency {dep!r} is not in this run "
+                                     "(dropped; --with-deps runs it)")
+                    elif not found.ids:
+                        raise CollectError(shown, _unknown(task.name, dep, shown, ids))
+                    else:
+                        after.update(dict.fromkeys(found.ids))
+                after.pop(task.name, None)  # "name" on its own instance: not a dependency
+                tasks[i] = task._replace(after=tuple(after))
+        if not pulled:
+            return [t for tasks in per_file.values() for t in tasks]
+        for path in pulled:
+            _file_tasks(path, rootdir, modules, per_file, display, rewrite_asserts)
+
+
+def _unknown(task: str, dep: str, shown: str, ids: dict[str, None]) -> str:
+    name = task[len(shown) + 2:] if task.startswith(shown + "::") else task
+    close = suggestions(dep, shown, (i for i in ids if i != task))
+    hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+    return f"task {name!r} depends on unknown {dep!r}{hint}"
+
+
+def _import_once(path: Path, rootdir: Path, modules: list[ModuleType],
+                 rewrite_asserts: bool = True) -> ModuleType:
     for module in modules:
         if _origin(module) == path:
             return module
-    module = import_file(path, rootdir)
+    module = import_file(path, rootdir, rewrite_asserts)
     modules.append(module)
     return module
 
 
-def _module_tasks(module: ModuleType, shown: str, single: bool) -> list[Task]:
+def _module_tasks(module: ModuleType, shown: str) -> list[Task]:
     tasks = []
     try:  # a module-level object whose attributes raise must not be an internal error
         for fn in marked_functions(module):
-            task = task_from_marked(fn, module=shown)
             name = getattr(fn, "__name__", None)
-            name = name if isinstance(name, str) else task.name
-            tasks.append(task._replace(name=name if single else f"{shown}::{name}",
-                                       after=tuple(_qualify(d, shown, single)
-                                                   for d in task.after)))
+            name = name if isinstance(name, str) and name else None
+            for task in tasks_from_marked(fn, module=shown, name=name):  # name[id] too
+                tasks.append(task._replace(name=f"{shown}::{task.name}"))
     except Exception as exc:
         raise CollectError(shown, f"cannot read its tasks: {type_name(exc)}: {safe_str(exc)}") \
             from exc

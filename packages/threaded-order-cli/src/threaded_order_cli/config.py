@@ -61,6 +61,9 @@ class Config:
         self.executor: Optional[Any] = None  # where task bodies run; None: threads
         # Report destinations taken so far (a resolved path, or "-"): reporter name.
         self.destinations: dict[str, str] = {}
+        self.configfile = ""  # the configuration file read, relative to the rootdir
+        self.state_keys: list[str] = []  # --key=value and --state keys, for the header
+        self.early_plugins: list[str] = []  # -p NAME, for the header
 
     def getoption(self, name: str, default: Optional[Any] = None) -> Any:
         """An option's value by its name without dashes (``"workers"``, ``"my_opt"``)."""

@@ -13,16 +13,18 @@ from typing import TYPE_CHECKING, Any, Optional
 import click
 
 from threaded_order import (
+    ENTRY_POINT_GROUP,
     NotPicklableError,
     PluginManager,
     Scheduler,
     configure_logging,
     exit_status,
+    installed_plugins,
     load_entrypoint_plugins,
 )
 from threaded_order.ext import check_seconds, safe_str, type_name
 
-from . import executors, hookspecs, show
+from . import configfile, executors, hookspecs, keywords, show
 from .collect import CollectError, collect
 from .config import (
     EXIT_INTERNAL_ERROR,
@@ -47,14 +49,16 @@ from .lifecycle import (
 from .options import (
     blocked_and_early,
     load_state_file,
+    long_names,
     make_command,
     normalize_argv,
     parse_limits,
     parse_reporters,
+    parse_state_pairs,
     split_targets,
 )
 from .terminal import NAME as TERMINAL_REPORTER
-from .terminal import TerminalReporter
+from .terminal import TerminalReporter, colour_wanted, visible
 
 if TYPE_CHECKING:
     from threaded_order.results import Summary
@@ -94,7 +98,7 @@ def _plugin_manager(argv: list[str]) -> PluginManager:
         pm.set_blocked(name)
     for name in early:
         try:
-            pm.register(importlib.import_module(name), name=name)
+            _load_early(pm, name)
         except ImportError as exc:
             raise UsageError(f"-p {name}: cannot import plugin module: {safe_str(exc)}") \
                 from None
@@ -116,6 +120,24 @@ def _plugin_manager(argv: list[str]) -> PluginManager:
     return pm
 
 
+def _load_early(pm: PluginManager, name: str) -> None:
+    """``-p NAME``: an installed plugin's entry-point name (``-p junit``), or a module."""
+    if sys.version_info >= (3, 10):
+        from importlib.metadata import entry_points
+    else:  # pragma: no cover - Python 3.9
+        from importlib_metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == name:
+            if not pm.has_plugin(name):
+                pm.register(ep.load(), name=name)
+                info = [i for i in installed_plugins() if i.name == name]
+                if info:
+                    pm.distributions[name] = info[0]
+            return
+    pm.register(importlib.import_module(name), name=name)
+
+
 def _trace_writer(stream: Any) -> Any:
     """Trace lines go to the stderr mtrun started with (a task's capture cannot take
     them); a closed or broken stream loses them, never the run."""
@@ -131,6 +153,8 @@ def _trace_writer(stream: Any) -> Any:
 
 
 def _run(argv: list[str], life: Lifecycle) -> int:
+    file_config = configfile.load(argv, Path.cwd())
+    argv = file_config.args + argv  # the configuration's options, then the command line's
     pm = _plugin_manager(argv)
     pm.register(life, name="mtrun-lifecycle")
     hooks = CliHooks(pm)
@@ -149,19 +173,38 @@ def _run(argv: list[str], life: Lifecycle) -> int:
     if params["list_plugins"]:
         show.plugins(hooks)
         return EXIT_OK
-    targets, extra_state, seeded = split_targets(params["targets"])
-    if not targets:
-        raise UsageError("no target given: name a file, a folder or file.py::function")
+    if params["show_config"]:
+        for text in configfile.describe(file_config):
+            click.echo(text)
+        return EXIT_OK
+    targets, extra_state, seeded = split_targets(params["targets"], long_names(command))
+    if not targets:  # as pytest: the configured testpaths, or the rootdir
+        rootdir = file_config.rootdir
+        targets = [str(rootdir / p) for p in file_config.testpaths] or [str(rootdir)]
     _check_options(params)
+    params["keyword_matcher"] = keywords.compile_keywords(params["keyword"]) \
+        if params["keyword"] is not None else None
     reporters = parse_reporters(params["reporter"])
+    if params["junitxml"]:
+        reporters.append(("junit", params["junitxml"]))
     params["limits"] = parse_limits(params["limit"])
     params["executor_name"], params["executor_address"] = executors.parse(params["executor"])
     executors.check(hooks, params["executor_name"], params["executor_address"])
     state = load_state_file(params["state_file"])
-    state.update(extra_state)
-    config = Config(params, pm, Path.cwd(), state, hooks)
-    colour = {"yes": True, "no": False}.get(params["color"])
-    pm.register(TerminalReporter(colour=colour, log_lines=params["log"]), name=TERMINAL_REPORTER)
+    state.update(file_config.state)
+    given = {**parse_state_pairs(params["state_pairs"]), **extra_state}
+    state.update(given)
+    config = Config(params, pm, file_config.rootdir, state, hooks)
+    config.configfile = file_config.shown_path()
+    config.state_keys = list(given)
+    config.early_plugins = blocked_and_early(argv)[1]
+    params["norecursedirs"] = file_config.norecursedirs
+    to_stdout = any(dest == "-" for _, dest in reporters)
+    pm.register(TerminalReporter(out=sys.stderr if to_stdout else None,
+                                 colour=colour_wanted(params["color"], sys.stderr if to_stdout
+                                                      else sys.stdout),
+                                 log_lines=params["log"], options=params),
+                name=TERMINAL_REPORTER)
     _make_reporters(config, reporters)
     finished: list[Summary] = []  # the run's summary, once there is one
 
@@ -199,6 +242,8 @@ def _stopped(exc: BaseException, config: Config, verbose: bool) -> Outcome:
     end = outcome(exc, verbose)
     if isinstance(exc, CollectError):
         path, detail = exc.path, exc.detail
+        if not isinstance(exc, SetupError):  # exit 2, as pytest's "error during collection"
+            end = end._replace(code=EXIT_INTERRUPTED)
     elif end.code in (EXIT_USAGE_ERROR, EXIT_INTERRUPTED) and end.message:
         path, detail = "", end.message
     else:
@@ -238,11 +283,21 @@ def _make_reporters(config: Config, wanted: list[tuple[str, Optional[str]]]) -> 
 def _collect_and_run(config: Config, targets: list[str], seeded: dict[str, str],
                      life: Lifecycle, finished: list[Summary]) -> int:
     params = config.options
+    matcher = params["keyword_matcher"]
     collected = collect(targets, config.rootdir, tags=params["tags"],
-                        with_deps=params["with_deps"])
+                        with_deps=params["with_deps"] and matcher is None,
+                        norecursedirs=params["norecursedirs"],
+                        rewrite_asserts=params["assert_mode"] != "plain")
+    for note in collected.notes:  # a dependency outside the run, dropped (see --with-deps)
+        sys.stderr.write(f"mtrun: note: {visible(note)}\n")
+    if matcher is not None:
+        collected = collected._replace(tasks=keywords.select(
+            collected.all_tasks, collected.tasks, matcher, params["with_deps"]))
     config.tasks = collected.tasks
     if not collected.tasks:
-        raise UsageError(f"no tasks match --tags {params['tags']!r} "
+        given = " and ".join(f"{flag} {params[key]!r}" for flag, key in
+                             (("--tags", "tags"), ("-k", "keyword")) if params[key] is not None)
+        raise UsageError(f"no tasks match {given} "
                          f"({len(collected.all_tasks)} collected, all deselected)", 5)
     if params["collect_only"]:
         show.collected(collected.tasks)
@@ -318,4 +373,8 @@ def _call_module_hook(module: Any, name: str, *args: Any) -> None:
         raise
     except BaseException as exc:
         where = os.path.relpath(getattr(module, "__file__", None) or "?")
-        raise CollectError(where, f"{name}() failed: {describe(exc)}") from exc
+        raise SetupError(where, f"{name}() failed: {describe(exc)}") from exc
+
+
+class SetupError(CollectError):
+    """A module's setup_state() or setup_logging() failed: after collection, so exit 4."""

@@ -34,8 +34,12 @@ def check_file(reporter: str, dest: str, config: Any = None) -> Path:
     parent = path.parent
     if path.is_dir():
         raise fail("it is a directory")
-    if not parent.exists():
-        raise fail(f"directory {str(parent)!r} does not exist")
+    if not parent.exists():  # reports/junit.xml in a fresh checkout, as pytest's --junitxml
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise fail(f"cannot create directory {str(parent)!r}: {exc.strerror or exc}") \
+                from None
     if not parent.is_dir():
         raise fail(f"{str(parent)!r} is not a directory")
     if path.exists() and not os.access(path, os.W_OK):

@@ -59,7 +59,8 @@ _NOT, _AND, _OR = "not", "and", "or"
 _BINARY = {_AND: 2, _OR: 1}
 
 
-def _postfix(tokens: list[str], fail: Callable[[str], UsageError]) -> list[str]:
+def _postfix(tokens: list[str], fail: Callable[[str], UsageError], noun: str = "a tag"
+             ) -> list[str]:
     """``expr := term (or term)*``, ``term := factor (and factor)*``,
     ``factor := not factor | ( expr ) | TAG``, as postfix."""
     out: list[str] = []
@@ -70,7 +71,7 @@ def _postfix(tokens: list[str], fail: Callable[[str], UsageError]) -> list[str]:
             if token in (_NOT, "("):
                 ops.append(token)
             elif token in (")", _AND, _OR):
-                raise fail(f"expected a tag, found {token!r}")
+                raise fail(f"expected {noun}, found {token!r}")
             else:
                 out.append("=" + token)
                 want_operand = False
@@ -89,7 +90,7 @@ def _postfix(tokens: list[str], fail: Callable[[str], UsageError]) -> list[str]:
         else:
             raise fail(f"unexpected {token!r}")
     if want_operand:
-        raise fail("expected a tag, found 'the end'")
+        raise fail(f"expected {noun}, found 'the end'")
     while ops:
         op = ops.pop()
         if op == "(":

@@ -26,8 +26,11 @@ if TYPE_CHECKING:
 NAME = "terminalreporter"
 
 _COLOURS = {"red": "31", "green": "32", "yellow": "33", "bold": "1"}
-_CHARS = {"passed": ".", "failed": "F", "skipped": "s"}
-_WORDS = {"passed": "PASSED", "failed": "FAILED", "skipped": "SKIPPED"}
+_CHARS = {"passed": ".", "failed": "F", "skipped": "s", "xfailed": "x", "xpassed": "X"}
+_WORDS = {"passed": "PASSED", "failed": "FAILED", "skipped": "SKIPPED", "xfailed": "XFAIL",
+          "xpassed": "XPASS"}
+_STYLES = {"passed": "green", "failed": "red", "skipped": "yellow", "xfailed": "yellow",
+           "xpassed": "yellow"}
 # C0 and C1 control characters, DEL, and the Unicode line separators and bidi overrides:
 # what a test could use to move the cursor, clear the screen or hide text on a terminal.
 _DEL_C1_UNICODE = r"\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
@@ -63,10 +66,16 @@ def header_lines(config: Config) -> list[str]:
     lines = [f"platform {sys.platform} -- Python {platform.python_version()}, "
              f"threaded-order {core_version}, mtrun {__version__}",
              f"rootdir: {config.rootdir}"]
-    plugins = [f"{i.name}-{i.version}" for i in config.plugin_manager.distributions.values()]
+    if config.configfile:
+        lines.append(f"configfile: {config.configfile}")
+    distributions = config.plugin_manager.distributions
+    plugins = [f"{i.name}-{i.version}" for i in distributions.values()]
+    plugins += [name for name in config.early_plugins if name not in distributions]
     if plugins:
         lines.append("plugins: " + ", ".join(plugins))
     lines.append(f"workers: {config.workers}")
+    if config.state_keys:  # keys only: values may be secrets
+        lines.append("state keys: " + ", ".join(config.state_keys))
     lines.extend(config.hooks.report_header(config))
     if config.executor is not None:
         described = getattr(config.executor, "description", None)
@@ -82,10 +91,17 @@ class TerminalReporter:
     ``log_lines``), then failures and summary."""
 
     def __init__(self, out: Optional[TextIO] = None, colour: Optional[bool] = None,
-                 log_lines: bool = False) -> None:
+                 log_lines: bool = False, options: Optional[dict[str, Any]] = None) -> None:
         self.out = out or sys.stdout
+        self.off_stdout = self.out is sys.stderr  # (capture replaces sys.stderr in the run)
         self.colour = self.out.isatty() if colour is None else colour
-        self.log_lines = log_lines
+        options = options or {}
+        self.verbosity = (options.get("verbosity") or 0) - (options.get("quiet") or 0)
+        self.log_lines = log_lines or self.verbosity > 0
+        self.chars = report_chars(options.get("report_chars") or "fE")
+        self.tb = options.get("tb") or "auto"
+        self.durations: Optional[int] = options.get("durations")
+        self.durations_min: float = options.get("durations_min") or 0.0
         # Another plugin draws on the terminal during the run (threaded_order_cli_claims_
         # terminal): no progress characters, and lines go through sys.stdout as it is then.
         self.claimed = False
@@ -111,7 +127,9 @@ class TerminalReporter:
 
     @property
     def stream(self) -> TextIO:
-        return sys.stdout if self.claimed else self.out
+        """``out``; while another plugin claims the terminal, sys.stdout as it is then, unless
+        mtrun sent this report to stderr (a report on stdout claims it: keep off stdout)."""
+        return sys.stdout if self.claimed and not self.off_stdout else self.out
 
     def _put(self, text: str) -> None:
         stream = self.stream
@@ -146,6 +164,8 @@ class TerminalReporter:
         self.header(header_lines(config))
 
     def header(self, lines: list[str]) -> None:
+        if self.verbosity < 0:
+            return
         self.rule("mtrun session starts", "=", "bold")
         for text in lines:
             self.line(visible(text, layout=True))
@@ -158,24 +178,43 @@ class TerminalReporter:
     @hookimpl
     def threaded_order_task_done(self, result: TaskResult) -> None:
         self._done += 1
+        if self.verbosity < -1:
+            return
+        word = _WORDS.get(result.status, result.status.upper())
+        style = _STYLES.get(result.status, "yellow")
+        if self.verbosity > 0:
+            self._verbose_line(result, word, style)
+            return
         if self.log_lines:
-            percent = f"[{100 * self._done // max(self._total, 1):3d}%]"
-            word = _WORDS[result.status]
             text = visible(f"[{result.thread or '-'}] {result.name} ")
-            dots = "." * max(3, self.width - len(text) - len(word) - len(percent) - 2)
-            style = {"passed": "green", "failed": "red", "skipped": "yellow"}[result.status]
-            self.line(f"{text}{dots} {self.paint(word, style)} {percent}")
+            dots = "." * max(3, self.width - len(text) - len(word) - len(self._percent()) - 2)
+            self.line(f"{text}{dots} {self.paint(word, style)} {self._percent()}")
             return
         if self.claimed:
             return
-        char = _CHARS[result.status]
-        self.write(char, {"F": "red", "s": "yellow"}.get(char, "green"))
+        self.write(_CHARS.get(result.status, "?"), style)
         self._column += 1
         if self._column >= self.width - 8 or self._done == self._total:
-            self._put(f" [{100 * self._done // max(self._total, 1):3d}%]\n")
+            self._put(f" {self._percent()}\n")
             self._column = 0
         if self.stream.isatty():
             self._flush()
+
+    def _percent(self) -> str:
+        return f"[{100 * self._done // max(self._total, 1):3d}%]"
+
+    def _verbose_line(self, result: TaskResult, word: str, style: str) -> None:
+        """-v: ``path::name PASSED (thread_1)``, the progress at the right; -vv: duration."""
+        name = result.name
+        if "::" not in name and result.module:
+            name = f"{result.module}::{name}"
+        where = result.thread or "-"
+        if self.verbosity > 1:
+            where += f", {result.duration:.2f}s"
+        text = visible(f"{name} ")
+        tail = f" ({visible(where)})"
+        pad = " " * max(1, self.width - len(text) - len(word) - len(tail) - 7)
+        self.line(f"{text}{self.paint(word, style)}{tail}{pad}{self._percent()}")
 
     @hookimpl(optionalhook=True, tryfirst=True)
     def threaded_order_cli_unconfigure(self, config: Config, exitcode: int,
@@ -188,45 +227,149 @@ class TerminalReporter:
                         exitcode)
 
     def report(self, summary: Summary, extra: list[str], exitcode: int) -> None:
-        """Failures, short summary, extra lines from plugins, and the final line."""
+        """Failures, durations, short summary, extra lines from plugins, and the final line."""
+        if self._column:  # an interrupted run: the progress line still gets its [NN%]
+            self._put(f" {self._percent()}")
         self._end_progress_line()
         tasks: dict[str, TaskResult] = summary["tasks"]
-        failed = [tasks[n] for n in summary["failed"]]
-        if failed:
-            self.rule("FAILURES", "=", "red")
-            for result in failed:
-                self.rule(visible(result.name), "_", "red")
-                text = result.traceback or f"{result.error_type}: {result.error}"
-                self.line(visible(text, layout=True).rstrip())
-                for title, text in (("stdout", result.stdout), ("stderr", result.stderr),
-                                    ("log", result.log)):
-                    if text:
-                        self.rule(f"Captured {title}", "-")
-                        self.line(visible(text, layout=True).rstrip())
-        problems = [f"FAILED {r.name} - {r.error_type}: {_first_line(r.error)}" for r in failed]
-        problems += [f"SKIPPED {n} - {tasks[n].skip_reason}" for n in summary["skipped"]]
-        problems += [
-            f"FLAKY {r.name} - passed on attempt {r.attempts}; first failure: "
-            f"{r.failed_attempts[0]['error_type']}: {_first_line(r.failed_attempts[0]['error'])}"
-            for r in (tasks[n] for n in summary["passed"]) if r.failed_attempts
-        ]
-        problems += [f"ERROR {e}" for e in summary.get("plugin_errors", [])]
-        if problems:
-            self.rule("short summary", "=")
-            for text in problems:
-                self.line(visible(text))
-        if summary.get("interrupted"):
-            cancelled = summary["cancelled"]
-            names = visible(", ".join(cancelled)) if cancelled else "none"
-            self.line(f"!!! interrupted: {len(cancelled)} task(s) never started: {names} !!!",
-                      "red")
-        for text in extra:
-            self.line(visible(text, layout=True))
+        if self.verbosity >= -1:
+            failed = [tasks[n] for n in summary["failed"]]
+            self._failures(failed)
+            self._durations(list(tasks.values()))
+            problems = short_summary(summary, self.chars)
+            if problems:
+                self.rule("short test summary info", "=")
+                for text in problems:
+                    self.line(visible(text))
+            if summary.get("interrupted"):
+                cancelled = summary["cancelled"]
+                if cancelled:
+                    self.line(f"!!! interrupted: {len(cancelled)} task(s) never started: "
+                              f"{visible(', '.join(cancelled))} !!!", "red")
+                else:
+                    self.line("!!! interrupted !!!", "red")
+            for text in extra:
+                self.line(visible(text, layout=True))
         # A plugin error (one in report_summary too) makes the code non-zero.
         bad = exitcode or summary["plugin_errors"]
         style = "red" if bad else ("yellow" if summary["skipped"] else "green")
         self.line(summary["text"], style, "bold")
         self._flush()
+
+    def _failures(self, failed: list[TaskResult]) -> None:
+        if not failed or self.tb == "no":
+            return
+        self.rule("FAILURES", "=", "red")
+        for result in failed:
+            if self.tb == "line":
+                self.line(visible(tb_line(result)))
+                continue
+            self.rule(visible(result.name), "_", "red")
+            text = result.traceback or f"{result.error_type}: {result.error}"
+            if self.tb == "short":
+                text = tb_short(text)
+            self.line(visible(text, layout=True).rstrip())
+            for title, text in (("stdout", result.stdout), ("stderr", result.stderr),
+                                ("log", result.log)):
+                if text:
+                    self.rule(f"Captured {title}", "-")
+                    self.line(visible(text, layout=True).rstrip())
+
+    def _durations(self, results: list[TaskResult]) -> None:
+        if self.durations is None:
+            return
+        ran = sorted((r for r in results if r.start is not None),
+                     key=lambda r: r.duration, reverse=True)
+        shown = ran if self.durations == 0 else ran[:self.durations]
+        title = "slowest durations" if self.durations == 0 else \
+            f"slowest {self.durations} durations"
+        self.rule(title, "=")
+        hidden = 0
+        for result in shown:
+            if result.duration < self.durations_min and self.verbosity < 2:
+                hidden += 1
+                continue
+            self.line(visible(f"{result.duration:.2f}s {result.thread or '-'} {result.name}"))
+        if hidden:
+            self.line(f"({plural(hidden, 'duration')} < {self.durations_min}s hidden; "
+                      "use -vv to show them)")
+
+
+def report_chars(text: str) -> str:
+    """pytest's -r: a (all but passed), A (all), N (none); the rest as given."""
+    chars = ""
+    for char in text:
+        if char == "N":
+            chars = ""
+        else:
+            chars += {"a": "fEsxX", "A": "fEsxXpP"}.get(char, char)
+    return "".join(dict.fromkeys(chars))
+
+
+def short_summary(summary: Summary, chars: str) -> list[str]:
+    """The short test summary lines, in the order of ``chars``."""
+    tasks: dict[str, TaskResult] = summary["tasks"]
+    lines: list[str] = []
+    for char in chars:
+        if char == "f":
+            lines += [f"FAILED {r.name} - {r.error_type}: {_first_line(r.error)}"
+                      for r in (tasks[n] for n in summary["failed"])]
+            lines += [
+                f"FLAKY {r.name} - passed on attempt {r.attempts}; first failure: "
+                f"{r.failed_attempts[0]['error_type']}: "
+                f"{_first_line(r.failed_attempts[0]['error'])}"
+                for r in (tasks[n] for n in summary["passed"]) if r.failed_attempts]
+        elif char == "E":
+            lines += [f"ERROR {e}" for e in summary.get("plugin_errors", [])]
+        elif char == "s":
+            lines += [f"SKIPPED {n} - {tasks[n].skip_reason}" for n in summary["skipped"]]
+        elif char == "x":
+            lines += [f"XFAIL {n} - {_reason(tasks[n])}"
+                      for n in summary.get("xfailed", [])]
+        elif char == "X":
+            lines += [f"XPASS {n} - {_reason(tasks[n])}"
+                      for n in summary.get("xpassed", [])]
+        elif char in "pP":
+            lines += [f"PASSED {n}" for n in summary["passed"]]
+    return list(dict.fromkeys(lines))
+
+
+def _reason(result: TaskResult) -> str:
+    return _first_line(result.skip_reason or result.error or "")
+
+
+_FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+)', re.M)
+
+
+def tb_short(text: str) -> str:
+    """--tb=short: the last frame of the traceback and the exception."""
+    frames = list(_FRAME.finditer(text))
+    return text[frames[-1].start():].strip("\n") if frames else text
+
+
+def tb_line(result: TaskResult) -> str:
+    """--tb=line: ``file:line: Error: message``, one line per failure."""
+    frames = list(_FRAME.findall(result.traceback or ""))
+    where = f"{frames[-1][0]}:{frames[-1][1]}: " if frames else f"{result.name}: "
+    return f"{where}{result.error_type}: {_first_line(result.error)}"
+
+
+def colour_wanted(choice: str, stream: TextIO) -> bool:
+    """--color, and for auto the variables pytest honours: PY_COLORS (1 or 0), NO_COLOR,
+    FORCE_COLOR, then whether ``stream`` is a terminal (not a dumb one)."""
+    if choice in ("yes", "no"):
+        return choice == "yes"
+    py_colors = os.environ.get("PY_COLORS")
+    if py_colors in ("0", "1"):
+        return py_colors == "1"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    try:
+        return stream.isatty() and os.environ.get("TERM") != "dumb"
+    except (OSError, ValueError):
+        return False
 
 
 def discard_rest(stream: TextIO) -> None:

@@ -58,7 +58,8 @@ __all__ = ["ANSI", "SUMMARY", "TIMEOUT", "MtrunHung", "MtrunProcess", "RunResult
 # Seconds any wait on mtrun may take unless told: far more than a run needs, so that only
 # a hang reaches it. SUMMARY: the line mtrun's report ends with; ANSI: one colour code.
 TIMEOUT = 60.0
-SUMMARY = re.compile(r"^==== (\d+) passed, (\d+) failed, (\d+) skipped in \d+\.\d\ds ====$", re.M)
+SUMMARY = re.compile(r"^==== (\d+) passed, (\d+) failed, (\d+) skipped"
+                     r"(?:, (\d+) xfailed)?(?:, (\d+) xpassed)? in \d+\.\d\ds ====$", re.M)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 _NO_AUTOLOAD = "THREADED_ORDER_DISABLE_PLUGIN_AUTOLOAD"
@@ -75,15 +76,17 @@ def strip_ansi(text: str) -> str:
 
 def parse_outcomes(output: str, *, final: bool = False) -> dict[str, int]:
     """``{"passed": n, "failed": n, "skipped": n}`` from the last summary line of
-    ``output``; empty when there is none, or with ``final`` when it is not the last line."""
+    ``output``, with ``"xfailed"`` and ``"xpassed"`` when the line shows them (as pytest's
+    ``parseoutcomes``, only when not 0); empty when there is none, or with ``final`` when
+    it is not the last line."""
     text = strip_ansi(output).replace("\r\n", "\n")  # a terminal's line ends too
     if final:
         text = text.rstrip("\n").rsplit("\n", 1)[-1]
     matches = SUMMARY.findall(text)
     if not matches:
         return {}
-    passed, failed, skipped = (int(g) for g in matches[-1])
-    return {"passed": passed, "failed": failed, "skipped": skipped}
+    counts = dict(zip(("passed", "failed", "skipped", "xfailed", "xpassed"), matches[-1]))
+    return {key: int(value) for key, value in counts.items() if value}
 
 
 class RunResult(NamedTuple):
@@ -97,9 +100,11 @@ class RunResult(NamedTuple):
         """The counts from the summary line on stdout (see ``parse_outcomes``)."""
         return parse_outcomes(self.stdout, final=final)
 
-    def assert_outcomes(self, passed: int = 0, failed: int = 0, skipped: int = 0) -> None:
-        expected = {"passed": passed, "failed": failed, "skipped": skipped}
-        actual = self.outcomes()
+    def assert_outcomes(self, passed: int = 0, failed: int = 0, skipped: int = 0,
+                        xfailed: int = 0, xpassed: int = 0) -> None:
+        expected = {"passed": passed, "failed": failed, "skipped": skipped, "xfailed": xfailed,
+                    "xpassed": xpassed}
+        actual = {"xfailed": 0, "xpassed": 0, **self.outcomes()}
         assert actual == expected, f"{actual} != {expected}\n--- stdout\n{self.stdout}\n" \
                                    f"--- stderr\n{self.stderr}"
 

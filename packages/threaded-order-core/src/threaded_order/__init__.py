@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._legacy import check as _check_install
+from .context import current_task
 from .graph import (
     CycleError,
     DAGraph,
@@ -12,7 +13,8 @@ from .graph import (
     UnknownDependencyError,
 )
 from .hookspecs import hookimpl, hookspec
-from .markers import dmark, register_marked, tag
+from .markers import dmark, register_marked, tag, tasks_from_marked
+from .outcomes import fail, skip, xfail
 from .plugins import (
     ENTRY_POINT_GROUP,
     PluginManager,
@@ -26,6 +28,8 @@ from .results import (
     FAILED,
     PASSED,
     SKIPPED,
+    XFAILED,
+    XPASSED,
     ExitCode,
     Summary,
     TaskResult,
@@ -42,6 +46,8 @@ __all__ = [
     "FAILED",
     "PASSED",
     "SKIPPED",
+    "XFAILED",
+    "XPASSED",
     "CycleError",
     "DAGraph",
     "ExitCode",
@@ -58,13 +64,18 @@ __all__ = [
     "__version__",
     "configure_logging",
     "create_plugin_manager",
+    "current_task",
     "default_workers",
     "dmark",
     "exit_status",
+    "fail",
     "hookimpl",
     "hookspec",
     "installed_plugins",
     "load_entrypoint_plugins",
     "register_marked",
+    "skip",
     "tag",
+    "tasks_from_marked",
+    "xfail",
 ]

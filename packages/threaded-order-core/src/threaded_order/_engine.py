@@ -9,8 +9,8 @@ Threads and locks
 -----------------
 - Fixed after ``Run.__init__`` (read by any thread without the lock): ``tasks``,
   ``dependents``, ``state``, ``results_dict``, ``state_lock``, ``skip_dependents``,
-  ``max_failures``, ``emit``, ``capture``, ``policies``, ``clock0``, ``wall0``, ``lock``,
-  ``wakeup``, ``events``.
+  ``max_failures``, ``emit``, ``capture``, ``context``, ``policies``, ``clock0``, ``wall0``,
+  ``lock``, ``wakeup``, ``events``.
 - Guarded by ``Run.lock`` (a ``_mutex.Mutex``): everything else (``pending``, ``initial``,
   ``ready``, ``blocked``, ``running``, ``records``, ``ran``, ``remaining``, ``failures``,
   ``idle``, ``stop_reason``, ``finished``), the ``GroupSlots`` in ``groups`` and the
@@ -34,6 +34,7 @@ Invariants (tests/core enforces them):
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import threading
 import time
@@ -47,8 +48,10 @@ from ._groups import GroupSlots
 from ._mutex import Mutex
 from ._text import format_exception, safe_format_exception, safe_str, type_name
 from ._workers import WorkerStarts
+from .context import worker_slot
 from .graph import Compiled
-from .results import CANCELLED, FAILED, PASSED, SKIPPED, TaskResult
+from .outcomes import apply_outcome, classify, dependency_reason
+from .results import CANCELLED, FAILED, PASSED, SKIPPED, XPASSED, TaskResult
 
 _START, _DONE, _END, _INTERRUPT = 0, 1, 2, 3
 _GROUP = attrgetter("group")
@@ -99,6 +102,7 @@ class Run:
         self.max_failures = max_failures
         self.emit = emit_events
         self.capture = capture_output
+        self.context = contextvars.copy_context()  # the caller's: workers run in copies
         self.lock = Mutex()
         self.wakeup = threading.Condition(self.lock)  # type: ignore[arg-type]  # a lock-like Mutex
         self.events: SimpleQueue[tuple[Any, ...]] = SimpleQueue()
@@ -139,7 +143,9 @@ class Run:
 
     def _spawn(self, n: int) -> threading.Thread:
         name = f"thread_{n}"
-        thread = threading.Thread(target=self._work, args=(name,), name=name, daemon=True)
+        # Each worker runs in its own copy of the caller's context (see context.py).
+        thread = threading.Thread(target=self.context.copy().run, args=(self._work, name),
+                                  name=name, daemon=True)
         thread.start()
         return thread
 
@@ -167,6 +173,7 @@ class Run:
         acquire, release = self.lock.take, self.lock.give
         finish = self._finish
         execute = self._execute if self.bodies is None else self.bodies.run_body
+        tasks, slot = self.tasks, worker_slot()  # current_task(): see context.py
         result: Optional[TaskResult] = None
         index = -1
         while True:
@@ -202,6 +209,7 @@ class Run:
                 release()
             if spawn >= 0:
                 self._spawn_next(spawn)  # outside the lock: starting a thread takes a while
+            slot.task = tasks[index]  # stays until the next one: nothing else runs here
             try:
                 result = execute(index, thread_name)
             except BaseException as exc:  # a fault of ours must not hang the run
@@ -235,6 +243,8 @@ class Run:
         wall0, clock0 = self.wall0, self.clock0
         result = TaskResult._ran(task, thread_name, wall0 + (start - clock0),
                                  wall0 + (stop - clock0), attempts, failure, failed_attempts)
+        if error is not None:  # skip(), xfail() and pytest's: only a raising body pays
+            _classify(result, error)
         if buffers is not None:
             _capture.end()
             result.stdout = buffers.stdout.getvalue()
@@ -259,14 +269,17 @@ class Run:
         if self.emit:
             self.events.put((_DONE, result))
         self.ran.append(result.name)
-        released = (self._release(index, result.status != PASSED, result.name)
+        status = result.status
+        released = (self._release(index, status != PASSED and status != XPASSED and (
+                        status != FAILED or self.skip_dependents), result)
                     if self.dependents[index] else 0)
         if self.groups is not None:
             released += self.groups.leave(index, self.ready)
-        if result.status == FAILED:
+        if status == FAILED:
             self.failures += 1
             if self.max_failures is not None and self.failures >= self.max_failures:
-                self.stop_reason = self.stop_reason or f"stopped after {self.failures} failures"
+                self.stop_reason = self.stop_reason or (
+                    f"stopped after {self.failures} failure{'s' if self.failures > 1 else ''}")
         if self.remaining == 0 or self.stop_reason is not None:
             self.wakeup.notify_all()
         elif released > 1 and self.idle:
@@ -298,9 +311,11 @@ class Run:
         if self.emit:
             self.events.put((_DONE, result))
 
-    def _release(self, index: int, failed: bool, root: str) -> int:
-        """Count down dependents; skip those of a failure when asked. Returns tasks made ready."""
-        if not self.blocked and not (failed and self.skip_dependents):
+    def _release(self, index: int, failed: bool, result: TaskResult) -> int:
+        """Count down dependents; skip them when ``failed`` (the task was skipped or xfailed,
+        or failed under ``skip_dependents``), with ``outcomes.dependency_reason``. Returns
+        tasks made ready."""
+        if not self.blocked and not failed:
             # Nothing is or will be skipped: no cascade to follow, so no stack to build.
             pending, ready, released = self.pending, self.ready, 0
             for child in self.dependents[index]:
@@ -310,11 +325,11 @@ class Run:
                     released += 1
             return released
         released = 0
-        stack = [(index, failed, root)]
+        stack = [(index, failed, dependency_reason(result.status, result.name) if failed else "")]
         while stack:
             parent, parent_failed, cause = stack.pop()
             for child in self.dependents[parent]:
-                if parent_failed and self.skip_dependents and child not in self.blocked:
+                if parent_failed and child not in self.blocked:
                     self.blocked[child] = cause
                 self.pending[child] -= 1
                 if self.pending[child]:
@@ -325,7 +340,7 @@ class Run:
                     released += 1
                     continue
                 task = self.tasks[child]
-                self._record(child, _skipped(task, f"dependency {cause_of_child!r} failed"))
+                self._record(child, _skipped(task, cause_of_child))
                 stack.append((child, True, cause_of_child))
         return released
 
@@ -432,6 +447,13 @@ class Run:
 
 def _nothing_held() -> None:
     return None
+
+
+def _classify(result: TaskResult, error: BaseException) -> None:
+    """Turn the record of a body that raised an outcome exception into its outcome."""
+    outcome = classify(error)
+    if outcome is not None:
+        apply_outcome(result, *outcome)
 
 
 def _skipped(task: Any, reason: str) -> TaskResult:

@@ -20,6 +20,7 @@ overlap with it as plain tasks do.
 
 from __future__ import annotations
 
+import contextvars
 import sys
 import threading
 import time
@@ -30,6 +31,8 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
 
 from . import _capture, _fork
 from ._text import format_exception, safe_str, type_name
+from .context import pin
+from .outcomes import is_outcome
 
 if TYPE_CHECKING:  # asyncio costs mtrun ~40 ms at start-up: only async tasks import it
     import asyncio
@@ -91,7 +94,7 @@ def run(name: str, func: Any, args: tuple[Any, ...], policy: Policy, thread_name
         try:
             value = _attempt(name, func, args, policy, thread_name, abandon)
         except BaseException as exc:
-            if attempt > policy.retries:
+            if attempt > policy.retries or is_outcome(exc):  # skip(), xfail(): never retried
                 return Outcome(None, exc, attempt, failed)
             if getattr(exc, "body_still_running", False):
                 exc.args = (f"{safe_str(exc)}; not retried: its timed-out body is still "
@@ -164,7 +167,9 @@ def _call_with_timeout(name: str, func: Any, args: tuple[Any, ...], timeout: flo
         if release is not None:
             release()
 
-    helper = threading.Thread(target=body, name=thread_name, daemon=True)
+    context = contextvars.copy_context()  # current_task() there too, even once abandoned
+    context.run(pin)
+    helper = threading.Thread(target=context.run, args=(body,), name=thread_name, daemon=True)
     helper.start()
     if not finished.wait(timeout):
         with lock:

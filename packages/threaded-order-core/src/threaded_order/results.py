@@ -11,6 +11,8 @@ PASSED = "passed"
 FAILED = "failed"
 SKIPPED = "skipped"
 CANCELLED = "cancelled"
+XFAILED = "xfailed"  # failed as expected (xfail): not a failure
+XPASSED = "xpassed"  # passed although marked xfail (not strict): not a failure
 
 _new = object.__new__
 
@@ -131,6 +133,11 @@ class TaskResult:
     def ok(self) -> bool:
         return self.status == PASSED
 
+    @property
+    def node_id(self) -> str:
+        """``module::name`` whatever the run's naming (see ``node_id``)."""
+        return node_id(self.name, self.module)
+
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready copy, for reporters."""
         data = {key: getattr(self, key) for key in self.__slots__}
@@ -141,6 +148,15 @@ class TaskResult:
 
     def __repr__(self) -> str:
         return f"TaskResult({self.name!r}, {self.status!r}, duration={self.duration:.6f})"
+
+
+def node_id(name: str, module: Optional[str]) -> str:
+    """A task's stable id: ``module::name``. mtrun's module is the file's path from the
+    rootdir, and a run of one module names tasks by their bare name: this puts the path
+    back, so reports name a test the same way whatever the targets were."""
+    if not module or name.startswith(module + "::"):
+        return name
+    return f"{module}::{name}"
 
 
 class ExitCode(IntEnum):
@@ -170,6 +186,8 @@ class Summary(TypedDict):
     failed: list[str]
     skipped: list[str]
     cancelled: list[str]  # tasks that never started because the run was interrupted
+    xfailed: list[str]
+    xpassed: list[str]
     failures: dict[str, Failure]
     failure_counts: dict[Optional[str], int]  # by error type
     interrupted: bool
@@ -188,8 +206,13 @@ def exit_status(summary: Summary) -> ExitCode:
     return ExitCode.TESTS_FAILED if summary.get("failed") else ExitCode.OK
 
 
-def summary_text(passed: int, failed: int, skipped: int, duration: float) -> str:
-    return f"==== {passed} passed, {failed} failed, {skipped} skipped in {duration:.2f}s ===="
+def summary_text(passed: int, failed: int, skipped: int, duration: float,
+                 xfailed: int = 0, xpassed: int = 0) -> str:
+    """The original's line; xfailed and xpassed counts are appended only when non-zero."""
+    extra = (f", {xfailed} xfailed" if xfailed else "") + (
+        f", {xpassed} xpassed" if xpassed else "")
+    return (f"==== {passed} passed, {failed} failed, {skipped} skipped{extra} "
+            f"in {duration:.2f}s ====")
 
 
 def build_summary(
@@ -201,10 +224,16 @@ def build_summary(
     interrupted: bool,
     plugin_errors: list[str],
 ) -> Summary:
-    """The original's summary keys, plus skipped, cancelled, per-task records and errors."""
-    by_status: dict[str, list[str]] = {PASSED: [], FAILED: [], SKIPPED: [], CANCELLED: []}
+    """The original's summary keys, plus skipped, cancelled, per-task records and errors.
+
+    Skipped and cancelled tasks are listed in task order, whether or not their body ran
+    (a task may skip itself); the others in completion order."""
+    by_status: dict[str, list[str]] = {PASSED: [], FAILED: [], SKIPPED: [], CANCELLED: [],
+                                       XFAILED: [], XPASSED: []}
     for name in ran:
-        by_status[tasks[name].status].append(name)
+        status = tasks[name].status
+        if status != SKIPPED and status != CANCELLED:
+            by_status[status].append(name)
     for name, result in tasks.items():
         if result.status in (SKIPPED, CANCELLED):
             by_status[result.status].append(name)
@@ -218,6 +247,8 @@ def build_summary(
         "failed": by_status[FAILED],
         "skipped": by_status[SKIPPED],
         "cancelled": by_status[CANCELLED],
+        "xfailed": by_status[XFAILED],
+        "xpassed": by_status[XPASSED],
         "failures": failures,
         "failure_counts": dict(Counter(f["error_type"] for f in failures.values())),
         "interrupted": interrupted,
@@ -227,6 +258,7 @@ def build_summary(
         "tasks": tasks,
         "plugin_errors": plugin_errors,
         "text": summary_text(
-            len(by_status[PASSED]), len(by_status[FAILED]), len(by_status[SKIPPED]), duration
+            len(by_status[PASSED]), len(by_status[FAILED]), len(by_status[SKIPPED]), duration,
+            len(by_status[XFAILED]), len(by_status[XPASSED]),
         ),
     }

@@ -17,6 +17,8 @@ from threaded_order import (
     FAILED,
     PASSED,
     SKIPPED,
+    XFAILED,
+    XPASSED,
     TaskResult,
     __version__,
     exit_status,
@@ -42,8 +44,8 @@ def iso_utc(epoch: Optional[float]) -> Optional[str]:
 def task_record(result: TaskResult) -> dict[str, Any]:
     """One task: what ran where and when, how it ended and what it printed.
 
-    ``error`` is set only for failed tasks; a skipped or cancelled task says why in
-    ``skip_reason`` instead. ``failed_attempts`` are the errors of earlier tries of a
+    ``error`` is set only for failed tasks; a skipped, cancelled, xfailed or xpassed task
+    says why in ``skip_reason`` instead. ``failed_attempts`` are the errors of earlier tries of a
     retried task (one that passed after them is flaky).
     """
     error = None
@@ -52,6 +54,7 @@ def task_record(result: TaskResult) -> dict[str, Any]:
             "type": result.error_type, "message": result.error, "traceback": result.traceback,
         }
     return {
+        "id": result.node_id,
         "name": result.name,
         "module": result.module,
         "status": result.status,
@@ -83,7 +86,7 @@ def build_report(
     """The document; ``summary`` is None when no run happened (collection failed)."""
     tasks = list(summary["tasks"].values()) if summary else []
     counts = {s: sum(1 for t in tasks if t.status == s) for s in (PASSED, FAILED, SKIPPED,
-                                                                   CANCELLED)}
+                                                                   CANCELLED, XFAILED, XPASSED)}
     return {
         "schema_version": SCHEMA_VERSION,
         "created": iso_utc(datetime.now(timezone.utc).timestamp()),

@@ -11,6 +11,8 @@ Mapping of task outcomes (see the README for the reasons):
 * skipped (a dependency failed, ``--maxfail``) -> ``skipped`` with the skip reason;
 * cancelled (never started because the run was interrupted) -> ``skipped`` with
   "cancelled: ...";
+* xfailed -> ``skipped`` of type ``pytest.xfail`` with the reason, and xpassed -> a bare
+  ``testcase``, as pytest writes them (a strict xpass is failed: ``failure``);
 * a collection error (``threaded_order_cli_collection_error``) -> a ``testcase`` named
   "collection" holding an ``error``.
 """
@@ -24,7 +26,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import TYPE_CHECKING, Optional
 
-from threaded_order import CANCELLED, FAILED, PASSED, SKIPPED, TaskResult, hookimpl
+from threaded_order import CANCELLED, FAILED, PASSED, SKIPPED, XFAILED, TaskResult, hookimpl
 from threaded_order_cli.reporting import Destination, relative_to_rootdir
 
 if TYPE_CHECKING:
@@ -58,6 +60,12 @@ def classname(module: Optional[str]) -> str:
     if name.endswith(".py"):
         name = name[:-3]
     return ".".join(part for part in name.split("/") if part not in ("", "."))
+
+
+def _case_name(result: TaskResult) -> str:
+    """The node id without its module (pytest's ``name``: ``test_x[param]``)."""
+    node, module = result.node_id, result.module
+    return node[len(module) + 2:] if module and node.startswith(module + "::") else node
 
 
 def _time(seconds: float) -> str:
@@ -105,7 +113,7 @@ class _Suite:
 def _testcase(result: TaskResult, suite: _Suite) -> ET.Element:
     case = ET.Element("testcase", {
         "classname": clean(classname(result.module)),
-        "name": clean(result.name.rsplit("::", 1)[-1]),
+        "name": clean(_case_name(result)),
         "time": _time(result.duration),
     })
     message = f"{result.error_type}: {result.error}" if result.error_type else result.error or ""
@@ -125,6 +133,10 @@ def _testcase(result: TaskResult, suite: _Suite) -> ET.Element:
             reason = f"cancelled: {reason}"
         skipped = ET.SubElement(case, "skipped", {"type": "skip", "message": clean(reason)})
         skipped.text = clean(reason)
+    elif result.status == XFAILED:  # as pytest writes an xfail
+        suite.skipped += 1
+        ET.SubElement(case, "skipped", {"type": "pytest.xfail",
+                                        "message": clean(result.skip_reason or "")})
     rerun = "flakyFailure" if result.status == PASSED else "rerunFailure"
     for attempt in getattr(result, "failed_attempts", ()) or ():
         kind = attempt.get("error_type") or "Error"

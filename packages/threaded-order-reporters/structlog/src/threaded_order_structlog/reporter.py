@@ -13,7 +13,17 @@ from typing import IO, TYPE_CHECKING, Any, Optional
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
-from threaded_order import CANCELLED, FAILED, PASSED, SKIPPED, TaskResult, hookimpl
+from threaded_order import (
+    CANCELLED,
+    FAILED,
+    PASSED,
+    SKIPPED,
+    XFAILED,
+    XPASSED,
+    TaskResult,
+    hookimpl,
+)
+from threaded_order.results import node_id
 from threaded_order_cli.reporting import (
     STDOUT,
     check_file,
@@ -32,7 +42,8 @@ if TYPE_CHECKING:
     from threaded_order import Summary
     from threaded_order_cli.config import Config
 
-_LEVELS = {PASSED: "info", FAILED: "error", SKIPPED: "warning", CANCELLED: "warning"}
+_LEVELS = {PASSED: "info", FAILED: "error", SKIPPED: "warning", CANCELLED: "warning",
+           XFAILED: "info", XPASSED: "warning"}
 _FIRST_KEYS = ("timestamp", "level", "event")
 
 
@@ -165,6 +176,7 @@ class StructlogReporter:
             self.sink = _Sink(None, check_file("structlog", dest, config))
         self.logger = make_logger(self.sink)
         self.names: dict[Any, str] = {}
+        self.ids: dict[str, str] = {}  # task name -> node id, stable whatever the targets
 
     @hookimpl(optionalhook=True)
     def threaded_order_cli_claims_terminal(self) -> bool:
@@ -175,6 +187,8 @@ class StructlogReporter:
     @hookimpl
     def threaded_order_scheduler_start(self, meta: dict[str, Any], scheduler: Any) -> None:
         self.names = {task.func: name for name, task in scheduler.graph.nodes.items()}
+        self.ids = {name: node_id(name, task.module)
+                    for name, task in scheduler.graph.nodes.items()}
         TASK_NAMES.update(self.names)
         self.logger.info(
             "scheduler_start", total_tasks=meta["total_tasks"], workers=meta["workers"]
@@ -182,11 +196,11 @@ class StructlogReporter:
 
     @hookimpl
     def threaded_order_task_start(self, name: str) -> None:
-        self.logger.debug("task_start", task=name)
+        self.logger.debug("task_start", task=self.ids.get(name, name))
 
     @hookimpl
     def threaded_order_task_run(self, name: str, thread: str) -> None:
-        self.logger.debug("task_run", task=name, thread=thread)
+        self.logger.debug("task_run", task=self.ids.get(name, name), thread=thread)
 
     @hookimpl
     def threaded_order_task_done(self, result: TaskResult) -> None:
@@ -196,7 +210,7 @@ class StructlogReporter:
         log = getattr(self.logger, _LEVELS.get(result.status, "info"))
         log(
             "task_done",
-            task=result.name,
+            task=result.node_id,
             status=result.status,
             duration=round(result.duration, 6),
             thread=result.thread or None,
@@ -222,6 +236,8 @@ class StructlogReporter:
                 failed=len(summary["failed"]),
                 skipped=len(summary["skipped"]),
                 cancelled=len(summary["cancelled"]),
+                xfailed=len(summary.get("xfailed", ())),
+                xpassed=len(summary.get("xpassed", ())),
                 duration=round(summary["duration"], 6),
             )
         finally:

@@ -1,0 +1,84 @@
+"""``-k EXPR``: select tasks by name with pytest's grammar, parsed and never evaluated.
+
+``expr := and_expr ("or" and_expr)*``, ``and_expr := not_expr ("and" not_expr)*``,
+``not_expr := "not" not_expr | "(" expr ")" | IDENT``. An identifier matches a task when it
+is a case-insensitive substring of one of its names: the folders and file of its module, the
+function, or one of its tags (pytest's markers). An empty expression matches every task.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from threaded_order import Task
+
+from .config import UsageError
+from .tagexpr import _AND, _BINARY, _NOT, _postfix
+
+KeywordMatcher = Callable[[Task], bool]
+
+_TOKEN = re.compile(r"\s*(?:(\()|(\))|([\w:+\-.\[\]\\/]+))")
+
+
+def _tokens(text: str) -> list[str]:
+    tokens, pos = [], 0
+    text = text.strip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            raise UsageError(f"-k {text!r}: unexpected character {text[pos:].lstrip()[0]!r} "
+                             f"at position {pos + 1}")
+        tokens.append(match.group(0).strip())
+        pos = match.end()
+    return tokens
+
+
+def names_of(task: Task) -> list[str]:
+    """What ``-k`` looks in, lower-cased: ``tests/test_api.py::login`` gives ``tests``,
+    ``test_api.py`` and ``login`` (in a one-file run too); then the tags."""
+    where = f"{task.module}::{task.name}" if task.module and "::" not in task.name \
+        else task.name
+    parts = [p for part in where.split("::") for p in part.split("/") if p]
+    return [p.lower() for p in (*parts, *task.tags)]
+
+
+def compile_keywords(text: str) -> KeywordMatcher:
+    tokens = _tokens(text)
+    if not tokens:
+        return lambda task: True
+    program = _postfix(tokens, lambda what: UsageError(f"-k {text!r}: {what}"),
+                       "an identifier")
+
+    def match(task: Task) -> bool:
+        names = names_of(task)
+        stack: list[bool] = []
+        for op in program:
+            if op == _NOT:
+                stack.append(not stack.pop())
+            elif op in _BINARY:
+                right, left = stack.pop(), stack.pop()
+                stack.append(left and right if op == _AND else left or right)
+            else:
+                word = op[1:].lower()
+                stack.append(any(word in name for name in names))
+        return stack[0]
+
+    return match
+
+
+def select(all_tasks: list[Task], chosen: list[Task], match: KeywordMatcher,
+           with_deps: bool) -> list[Task]:
+    """Of ``chosen`` (targets and --tags applied), those ``match`` takes; with ``with_deps``
+    also every task they depend on. Dependencies left out are dropped from ``after``."""
+    names = {t.name for t in chosen if match(t)}
+    if with_deps:
+        by_name = {t.name: t for t in all_tasks}
+        stack = list(names)
+        while stack:
+            for dep in by_name[stack.pop()].after:
+                if dep not in names:
+                    names.add(dep)
+                    stack.append(dep)
+    return [t._replace(after=tuple(d for d in t.after if d in names))
+            for t in all_tasks if t.name in names]
