@@ -43,7 +43,7 @@ REFUSED = {
                                                 "mtrun does not support"]),
     "--import-mode=importlib": (["--import-mode=importlib"], ["--import-mode is a pytest "
                                                               "option"]),
-    "--lf": (["--lf"], ["--lf is a pytest option", "no cache"]),
+    "--sw": (["--sw"], ["--sw is a pytest option", "use --lf"]),
     "-m slow": (["-m", "slow"], ["-m is a pytest option", "use --tags EXPR"]),
     "-n 4": (["-n", "4"], ["-n is a pytest option", "use --workers N"]),
     "--reruns=2": (["--reruns=2"], ["use --retries N"]),

@@ -67,7 +67,7 @@ def test_mtrun_lists_the_installed_reporters(tmp_path: Path) -> None:
 
 def test_installed_but_not_selected_changes_nothing(tmp_path: Path) -> None:
     write_sample(tmp_path)
-    done = mtrun("--skip-deps", "test_sample.py", cwd=tmp_path)
+    done = mtrun("--skip-deps", "-p", "no:cacheprovider", "test_sample.py", cwd=tmp_path)
     assert done.ret == 1, describe(done)
     assert {p.name for p in tmp_path.iterdir()} - {"__pycache__"} == {"test_sample.py"}
     assert not [x for x in done.stderr.splitlines() if x.startswith("{")]

@@ -55,8 +55,8 @@ def one_line_errors(stderr: str) -> list[str]:
 def test_a_file_size_limit_leaves_no_torn_report_and_fails_the_run(tmp_path: Path) -> None:
     write_sample(tmp_path, "test_many.py", many())
     (tmp_path / "junit.xml").write_text("<testsuites tests='99'/>")  # an older run's
-    with spawn_mtrun(*REPORTS, "test_many.py", cwd=tmp_path, env=ENV, stdin=False,
-                     preexec_fn=limited) as run:
+    with spawn_mtrun(*REPORTS, "-p", "no:cacheprovider", "test_many.py", cwd=tmp_path,
+                     env=ENV, stdin=False, preexec_fn=limited) as run:
         done = run.finish()
     assert done.ret == 3, describe(done)
     assert "==== 60 passed, 0 failed, 0 skipped" in done.stdout, describe(done)

@@ -134,3 +134,51 @@ def test_threads_stay_the_default(tmp_path):
                     "@dmark()\ndef test_a():\n    return os.getpid()\n")
     result = run_mtrun(path, cwd=tmp_path, autoload=False, in_process=True)
     assert result.ret == 0 and "executor:" not in result.stdout
+
+
+OUTCOMES = """
+    import threaded_order
+    from threaded_order import dmark
+
+    RUNS = []
+
+
+    @dmark(retries=2)
+    def test_skips_inside():
+        RUNS.append(1)
+        threaded_order.skip("no database here")
+
+
+    @dmark(xfail="known bug")
+    def test_known_bug():
+        assert 1 == 2
+
+
+    @dmark(xfail="fixed?")
+    def test_fixed():
+        pass
+
+
+    @dmark(after=["test_skips_inside"])
+    def test_after_skip():
+        pass
+
+
+    @dmark()
+    def test_plain():
+        pass
+"""
+
+
+def test_outcomes_from_worker_processes_are_outcomes_not_failures(tmp_path):
+    """skip() and xfail in a body that runs in another process are recorded as they are
+    with threads: not failures, never retried."""
+    (tmp_path / "test_outcomes.py").write_text(textwrap.dedent(OUTCOMES))
+    threads = run_mtrun("test_outcomes.py", "-rsxX", cwd=tmp_path)
+    processes = run_mtrun("test_outcomes.py", "-rsxX", "--executor", "processes",
+                          "--workers", "2", cwd=tmp_path)
+    for result in (threads, processes):
+        assert result.ret == 0, result.stdout + result.stderr
+        result.assert_outcomes(passed=1, skipped=2, xfailed=1, xpassed=1)
+    assert "no database here" in processes.stdout
+    assert "dependency 'test_skips_inside' was skipped" in processes.stdout

@@ -12,16 +12,9 @@ from typing import Optional
 # pytest's common options that mtrun does not have: the mtrun way, or why there is none.
 _NO_EQUIVALENT = "mtrun has no equivalent"
 PYTEST_OPTIONS: dict[str, str] = {
-    "lf": "mtrun keeps no cache of earlier runs; select tasks with -k or --tags",
-    "last-failed": "mtrun keeps no cache of earlier runs; select tasks with -k or --tags",
-    "ff": "mtrun keeps no cache of earlier runs; the graph fixes the order",
-    "failed-first": "mtrun keeps no cache of earlier runs; the graph fixes the order",
-    "nf": "mtrun keeps no cache of earlier runs; the graph fixes the order",
-    "new-first": "mtrun keeps no cache of earlier runs; the graph fixes the order",
-    "sw": "mtrun keeps no cache of earlier runs; use -x",
-    "stepwise": "mtrun keeps no cache of earlier runs; use -x",
-    "cache-clear": "mtrun keeps no cache",
-    "cache-show": "mtrun keeps no cache",
+    "sw": "use --lf (the failures of the last run, with their dependencies) or -x",
+    "stepwise": "use --lf (the failures of the last run, with their dependencies) or -x",
+    "cache-show": "the cache is JSON in .mtrun_cache/ at the rootdir",
     "m": "use --tags EXPR (the same grammar)",
     "n": "use --workers N",
     "numprocesses": "use --workers N",

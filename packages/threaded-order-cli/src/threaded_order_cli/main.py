@@ -24,7 +24,7 @@ from threaded_order import (
 )
 from threaded_order.ext import check_seconds, safe_str, type_name
 
-from . import configfile, executors, hookspecs, keywords, show
+from . import configfile, executors, history, hookspecs, keywords, shards, show
 from .collect import CollectError, collect
 from .config import (
     EXIT_INTERNAL_ERROR,
@@ -157,6 +157,7 @@ def _run(argv: list[str], life: Lifecycle) -> int:
     argv = file_config.args + argv  # the configuration's options, then the command line's
     pm = _plugin_manager(argv)
     pm.register(life, name="mtrun-lifecycle")
+    pm.register(history.CacheProvider(), name=history.NAME)  # unless -p no:cacheprovider
     hooks = CliHooks(pm)
     extra_options: list[click.Parameter] = []
 
@@ -182,6 +183,8 @@ def _run(argv: list[str], life: Lifecycle) -> int:
         rootdir = file_config.rootdir
         targets = [str(rootdir / p) for p in file_config.testpaths] or [str(rootdir)]
     _check_options(params)
+    history.check_options(params, file_config.rootdir)
+    params["shard"] = shards.parse(params["shard"])
     params["keyword_matcher"] = keywords.compile_keywords(params["keyword"]) \
         if params["keyword"] is not None else None
     reporters = parse_reporters(params["reporter"])
@@ -235,6 +238,13 @@ def _check_options(params: dict[str, Any]) -> None:
             check_seconds(params["timeout"], "--timeout")
         except ValueError as exc:
             raise UsageError(safe_str(exc)) from None
+
+
+def _scheduler_order(config: Config, tasks: list[Any]) -> dict[str, Any]:
+    """``order=`` and the expected durations the history knows (none without it)."""
+    cached = history.provider(config)
+    expected = cached.expected(tasks) if cached is not None else {}
+    return {"order": config.options["order"], "expected_durations": expected or None}
 
 
 def _stopped(exc: BaseException, config: Config, verbose: bool) -> Outcome:
@@ -293,6 +303,14 @@ def _collect_and_run(config: Config, targets: list[str], seeded: dict[str, str],
     if matcher is not None:
         collected = collected._replace(tasks=keywords.select(
             collected.all_tasks, collected.tasks, matcher, params["with_deps"]))
+    cached = history.provider(config)
+    if cached is not None:  # --lf, --ff, --nf
+        collected = collected._replace(tasks=cached.select(config, collected.all_tasks,
+                                                           collected.tasks))
+    if params["shard"] is not None:  # after --lf: the shards split what would run
+        known = cached.expected(collected.tasks) if cached is not None else {}
+        mine, params["shard_line"] = shards.select(params["shard"], collected.tasks, known)
+        collected = collected._replace(tasks=mine)
     config.tasks = collected.tasks
     if not collected.tasks:
         given = " and ".join(f"{flag} {params[key]!r}" for flag, key in
@@ -319,7 +337,7 @@ def _collect_and_run(config: Config, targets: list[str], seeded: dict[str, str],
             plugin_manager=config.plugin_manager,
             capture=not (params["no_capture"] or params["capture"] == "no"),
             limits=params["limits"], retries=params["retries"], timeout=params["timeout"],
-            executor=config.executor,
+            executor=config.executor, **_scheduler_order(config, collected.tasks),
         )
         scheduler.add_tasks(collected.tasks)
     except ValueError as exc:  # a value the core refuses (a task's timeout=inf, say)

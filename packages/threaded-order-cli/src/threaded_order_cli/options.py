@@ -51,6 +51,13 @@ def base_options() -> list[click.Parameter]:
           help="Retry a failing task up to N times (a task's own retries= wins)."),
         o(["--timeout"], type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
           help="Fail a task that runs longer than this (a task's own timeout= wins)."),
+        o(["--order"], type=click.Choice(["critical-path", "registration"]),
+          default="critical-path",
+          help="Which ready task starts first: the one on the longest remaining path, in "
+               "expected durations (default), or the first registered."),
+        o(["--shard"], metavar="K/N",
+          help="Run the K-th of N shards: the selected tasks split by expected duration, "
+               "each chain of dependencies whole in one shard."),
         o(["--limit"], multiple=True, metavar="GROUP=N",
           help="Run at most N tasks of group GROUP at once (default 1); repeatable."),
         o(["--executor"], default="threads", metavar="NAME[=ADDRESS]",
@@ -150,13 +157,16 @@ def blocked_and_early(argv: list[str]) -> tuple[set[str], list[str]]:
 
 
 def normalize_argv(argv: list[str]) -> list[str]:
-    """``--graph`` takes an optional value: ``--graph tests/`` means text, not a format."""
+    """``--graph`` and ``--store-durations`` take an optional value: ``--graph tests/`` means
+    text, not a format."""
     out = list(argv)
     for i, arg in enumerate(out):
         if arg == "--":
             break
         if arg == "--graph" and (i + 1 == len(out) or out[i + 1] not in GRAPH_FORMATS):
             out[i] = "--graph=text"
+        elif arg == "--store-durations":  # its PATH only as --store-durations=PATH
+            out[i] = "--store-durations="
     return out
 
 

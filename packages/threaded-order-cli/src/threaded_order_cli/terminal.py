@@ -18,6 +18,8 @@ from threaded_order import TaskResult, hookimpl
 from threaded_order import __version__ as core_version
 from threaded_order.ext import safe_str
 
+from .history import critical_path_line
+
 if TYPE_CHECKING:
     from threaded_order.results import Summary
 
@@ -76,6 +78,8 @@ def header_lines(config: Config) -> list[str]:
     lines.append(f"workers: {config.workers}")
     if config.state_keys:  # keys only: values may be secrets
         lines.append("state keys: " + ", ".join(config.state_keys))
+    if config.options.get("shard_line"):
+        lines.append(config.options["shard_line"])
     lines.extend(config.hooks.report_header(config))
     if config.executor is not None:
         described = getattr(config.executor, "description", None)
@@ -248,6 +252,9 @@ class TerminalReporter:
                               f"{visible(', '.join(cancelled))} !!!", "red")
                 else:
                     self.line("!!! interrupted !!!", "red")
+            path_line = critical_path_line(summary, self._arrow())
+            if path_line and self.verbosity >= 0:
+                self.line(visible(path_line))
             for text in extra:
                 self.line(visible(text, layout=True))
         # A plugin error (one in report_summary too) makes the code non-zero.
@@ -255,6 +262,14 @@ class TerminalReporter:
         style = "red" if bad else ("yellow" if summary["skipped"] else "green")
         self.line(summary["text"], style, "bold")
         self._flush()
+
+    def _arrow(self) -> str:
+        """→ where the stream can show it; -> on a terminal that cannot (a C locale)."""
+        try:
+            "→".encode(getattr(self.stream, "encoding", None) or "ascii")
+        except (LookupError, UnicodeEncodeError):
+            return "->"
+        return "→"
 
     def _failures(self, failed: list[TaskResult]) -> None:
         if not failed or self.tb == "no":

@@ -235,16 +235,24 @@ class Run:
                 task.name, task.func, args, policy, thread_name,
                 functools.partial(self.body_abandoned, index))
         stop = time.perf_counter()
-        if error is None:
-            self.store_result(index, value)
-            failure = None
+        wall0, clock0 = self.wall0, self.clock0
+        if error is None:  # store_result and TaskResult._ran inlined: once per task
+            results = self.results_dict
+            if results is not None:
+                with self.state_lock:  # any context manager the user supplied
+                    if index in self.running:  # not cancelled by a second Ctrl-C meanwhile
+                        results[task.name] = value
+            result = TaskResult._passed(task.name, thread_name, wall0 + (start - clock0),
+                                        wall0 + (stop - clock0), stop - start, attempts,
+                                        task.module, task.tags, task.after)
+            if failed_attempts:
+                result.failed_attempts = failed_attempts
         else:
             failure = (type_name(error), safe_str(error), format_exception(error))
-        wall0, clock0 = self.wall0, self.clock0
-        result = TaskResult._ran(task, thread_name, wall0 + (start - clock0),
-                                 wall0 + (stop - clock0), attempts, failure, failed_attempts)
-        if error is not None:  # skip(), xfail() and pytest's: only a raising body pays
-            _classify(result, error)
+            result = TaskResult._ran(task, thread_name, wall0 + (start - clock0),
+                                     wall0 + (stop - clock0), attempts, failure,
+                                     failed_attempts)
+            _classify(result, error)  # skip(), xfail() and pytest's: only a raising body pays
         if buffers is not None:
             _capture.end()
             result.stdout = buffers.stdout.getvalue()

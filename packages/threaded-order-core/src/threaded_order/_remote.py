@@ -46,11 +46,13 @@ from ._remote_call import (
     failure,
     fallback_pickler,
     grace,
+    outcome_of,
     ping,
     run_task,
 )
 from ._text import safe_repr, safe_str, type_name
 from .graph import Compiled, NotPicklableError
+from .outcomes import apply_outcome
 from .results import TaskResult
 
 if TYPE_CHECKING:
@@ -174,8 +176,9 @@ class Remote:
             if error is not None and still_running and attempts <= retries:
                 error = (error[0], f"{error[1]}; not retried: its timed-out body is still "
                          "running, and a task never runs twice at once", error[2])
-            if error is None or attempts > retries or still_running:
-                break
+            outcome = outcome_of(error)
+            if error is None or attempts > retries or still_running or outcome is not None:
+                break  # an outcome (skip, xfail) is the body's own verdict: never retried
             failed_attempts.append(dict(zip(("error_type", "error", "traceback"), error)))
             if policy is not None and policy.retry_delay:
                 time.sleep(policy.retry_delay)
@@ -186,6 +189,8 @@ class Remote:
         result = TaskResult._ran(task, thread_name, run.wall0 + (start - run.clock0),
                                  run.wall0 + (stop - run.clock0), attempts, error,
                                  failed_attempts)
+        if outcome is not None:
+            apply_outcome(result, *outcome)
         if self.capture:
             result.stdout, result.stderr, result.log = ("".join(o[i] for o in outputs)
                                                         for i in range(3))

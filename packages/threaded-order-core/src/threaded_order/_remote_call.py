@@ -33,6 +33,7 @@ from typing import Any, Callable, Optional
 
 from . import _capture, _policies
 from ._text import format_exception, safe_format_exception, safe_str, type_name
+from .outcomes import classify
 
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 NO_OUTPUT = ("", "", "")
@@ -63,6 +64,17 @@ def dumps_value(value: Any) -> bytes:
         if fallback_pickler is None:
             raise
         return fallback_pickler.dumps(value, protocol=PROTOCOL)  # type: ignore[no-any-return]
+
+
+# An error type that starts with this carries an outcome (skip, xfail...), not a failure.
+OUTCOME = "threaded_order.outcome:"
+
+
+def outcome_of(error: Optional[Error]) -> Optional[tuple[str, str]]:
+    """``(status, reason)`` when a reply's error is an outcome exception, else None."""
+    if error is None or not error[0].startswith(OUTCOME):
+        return None
+    return error[0][len(OUTCOME):], error[1]
 
 
 def describe(exc: BaseException) -> Error:
@@ -209,6 +221,9 @@ def _run_task(name: str, func_blob: bytes, shipment: Optional[Shipment],
         error, running = describe(timed_out.error), timed_out.pid
     except BaseException as exc:  # SystemExit, KeyboardInterrupt: task failures
         error = describe(exc)
+        outcome = classify(exc)  # skip(), xfail(): the dispatcher's engine records these
+        if outcome is not None:
+            error = (OUTCOME + outcome[0], outcome[1], error[2])
     finally:
         if buffers is not None:
             _capture.end()

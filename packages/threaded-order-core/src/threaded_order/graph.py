@@ -44,6 +44,7 @@ class Task(NamedTuple):
     retry_delay: Optional[float] = None
     timeout: Optional[float] = None
     group: Optional[str] = None
+    priority: int = 0  # higher starts earlier among ready tasks, before critical-path order
 
 
 def normalize_after(name: str, after: Any) -> tuple[str, ...]:
@@ -83,6 +84,7 @@ class Compiled(NamedTuple):
     indegree: list[int]
     dependents: list[Sequence[int]]
     is_async: list[bool]
+    topo: Sequence[int] = ()  # every index, dependencies before dependents
 
 
 class DAGraph:
@@ -169,17 +171,19 @@ class DAGraph:
                     dependents[j] = [i]
         remaining = indegree[:]
         stack = [i for i, n in enumerate(remaining) if n == 0]
-        seen = 0
+        topo: list[int] = []
+        seen = topo.append
         while stack:
             i = stack.pop()
-            seen += 1
+            seen(i)
             for c in dependents[i]:
                 remaining[c] -= 1
                 if remaining[c] == 0:
                     stack.append(c)
-        if seen != len(tasks):
+        if len(topo) != len(tasks):
             raise CycleError(_find_cycle(tasks, index, remaining))
-        self._compiled = Compiled(tasks, indegree, dependents, [is_async(t.func) for t in tasks])
+        self._compiled = Compiled(tasks, indegree, dependents, [is_async(t.func) for t in tasks],
+                                  topo)
         return self._compiled
 
 

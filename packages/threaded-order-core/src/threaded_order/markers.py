@@ -25,6 +25,7 @@ def dmark(
     retry_delay: Optional[float] = None,
     timeout: Optional[float] = None,
     group: Optional[str] = None,
+    priority: int = 0,
     skip: Union[bool, str] = False,
     skipif: Any = False,
     reason: Optional[str] = None,
@@ -60,6 +61,7 @@ def dmark(
             "retry_delay": retry_delay,
             "timeout": timeout,
             "group": group,
+            "priority": priority,
             "skip": skip_reason,
             "xfail": xfail_reason,
             "strict": bool(strict),
@@ -157,6 +159,7 @@ def _task(fn: Callable[..., Any], mark: dict[str, Any], name: Optional[str],
         name or mark["orig_name"], body, tuple(mark["after"]), mark["with_state"],
         tuple(getattr(fn, TAGS_ATTR, ())), module, mark.get("retries"),
         mark.get("retry_delay"), mark.get("timeout"), mark.get("group"),
+        mark.get("priority", 0),
     )
 
 

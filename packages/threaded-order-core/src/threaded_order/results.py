@@ -197,6 +197,11 @@ class Summary(TypedDict):
     tasks: dict[str, TaskResult]  # every task, ran or not
     plugin_errors: list[str]  # one line for each callback or plugin hook that raised
     text: str  # "==== P passed, F failed, S skipped in X.XXs ===="
+    # The chain of tasks that bounded the run: {"tasks": [names], "duration": seconds}.
+    critical_path: dict[str, Any]
+    # {"workers", "busy" (sum of durations), "wall", "parallel" (busy / (workers * wall)),
+    #  "lower_bound" (max(critical path, busy / workers))}
+    efficiency: dict[str, Any]
 
 
 def exit_status(summary: Summary) -> ExitCode:
@@ -257,6 +262,8 @@ def build_summary(
         "duration": duration,
         "tasks": tasks,
         "plugin_errors": plugin_errors,
+        "critical_path": {"tasks": [], "duration": 0.0},
+        "efficiency": {},
         "text": summary_text(
             len(by_status[PASSED]), len(by_status[FAILED]), len(by_status[SKIPPED]), duration,
             len(by_status[XFAILED]), len(by_status[XPASSED]),

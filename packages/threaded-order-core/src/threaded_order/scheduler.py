@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 from ._capture import Capture
 from ._engine import _END, Run
 from ._hooks import DISPATCH_CODE, Callback, SchedulerHooks
+from ._order import check_order, critical_path, efficiency, renumbered
 from ._signals import SigintRelay
 from ._text import check_seconds
 from .graph import DAGraph, Task, normalize_after
@@ -67,6 +68,8 @@ class Scheduler:
         timeout: Optional[float] = None,
         executor: Optional[Executor] = None,
         ship_modules: Iterable[ModuleType] = (),
+        order: str = "registration",
+        expected_durations: Optional[dict[str, float]] = None,
     ) -> None:
         if workers is None:
             workers = self.max_workers
@@ -87,6 +90,10 @@ class Scheduler:
         # Modules whose source goes with every task to an executor's workers, which cannot
         # import them by name (mtrun's test files); see _remote.module_source.
         self.ship_modules: list[ModuleType] = list(ship_modules)
+        # Which ready task starts first (see _order.py): the longest remaining path, in
+        # expected seconds (``expected_durations``, per task name), or registration order.
+        self.order = check_order(order)
+        self.expected_durations = dict(expected_durations or {})
         self.workers = workers
         self.limits = dict(limits or {})
         self.retries = retries
@@ -133,16 +140,20 @@ class Scheduler:
         retry_delay: Optional[float] = None,
         timeout: Optional[float] = None,
         group: Optional[str] = None,
+        priority: int = 0,
     ) -> None:
         """Add a task; its dependencies must already be registered (see ``add_tasks``).
 
         ``retries``, ``retry_delay``, ``timeout`` and ``group`` are the task's policies;
-        unset ones take the scheduler's defaults.
+        unset ones take the scheduler's defaults. A higher ``priority`` starts the task
+        before other ready ones.
         """
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise ValueError(f"task {name!r}: priority must be a whole number, got {priority!r}")
         if not isinstance(name, str) or not name:
             raise ValueError(f"task name must be a non-empty string, got {name!r}")
         task = Task(name, obj, normalize_after(name, after), bool(with_state), _tags(tags), module,
-                    retries, retry_delay, timeout, group)
+                    retries, retry_delay, timeout, group, priority)
         self._graph.add(task)
 
     def add_tasks(self, tasks: Iterable[Task]) -> None:
@@ -208,6 +219,9 @@ class Scheduler:
     def _start(self) -> Summary:
         hooks = SchedulerHooks(self.plugin_manager, self._callbacks)
         compiled = self._graph.compile()
+        renumbering: Optional[list[int]] = None
+        if self.order == "critical-path":
+            compiled, renumbering = renumbered(compiled, self.expected_durations)
         if self.store_results:
             results = self.state.setdefault("results", {})
             if self.clear_results_on_start:
@@ -238,11 +252,19 @@ class Scheduler:
                 if remote is not None:
                     remote.close()
             duration = time.perf_counter() - run.clock0
-            tasks: dict[str, TaskResult] = {r.name: r for r in run.records if r is not None}
+            records = run.records
+            if renumbering is not None:  # back to registration order, for every reader
+                records = [None] * len(records)
+                for new, old in enumerate(renumbering):
+                    records[old] = run.records[new]
+            tasks: dict[str, TaskResult] = {r.name: r for r in records if r is not None}
             summary = build_summary(
                 tasks, run.ran, run.wall0, time.time(), duration,
                 run.stop_reason == "interrupted" or relay.count > 0, hooks.errors,
             )
+            path = critical_path(tasks, run.ran)
+            summary["critical_path"] = path
+            summary["efficiency"] = efficiency(tasks, self.workers, duration, path)
             hooks.scheduler_done(summary)
         if relay.count:  # a Ctrl-C after the last task is still an interrupt: say so
             summary["interrupted"] = True

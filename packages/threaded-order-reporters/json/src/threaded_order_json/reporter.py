@@ -82,8 +82,10 @@ def build_report(
     summary: Optional[Summary],
     exitcode: int,
     collection_errors: list[dict[str, Any]],
+    shard: Optional[str] = None,
 ) -> dict[str, Any]:
-    """The document; ``summary`` is None when no run happened (collection failed)."""
+    """The document; ``summary`` is None when no run happened (collection failed).
+    ``shard``: ``"2/4"`` under ``mtrun --shard 2/4``."""
     tasks = list(summary["tasks"].values()) if summary else []
     counts = {s: sum(1 for t in tasks if t.status == s) for s in (PASSED, FAILED, SKIPPED,
                                                                    CANCELLED, XFAILED, XPASSED)}
@@ -108,7 +110,16 @@ def build_report(
         "tasks": [task_record(t) for t in tasks],
         "collection_errors": list(collection_errors),
         "plugin_errors": list(summary["plugin_errors"]) if summary else [],
+        "critical_path": _entry(summary, "critical_path"),
+        "efficiency": _entry(summary, "efficiency"),
+        "shard": shard,
     }
+
+
+def _entry(summary: Optional[Summary], key: str) -> Optional[dict[str, Any]]:
+    """A summary entry the core may leave out (an older core): a copy, or None."""
+    value: Any = dict(summary).get(key) if summary else None
+    return dict(value) if isinstance(value, dict) and value else None
 
 
 def serialize(document: dict[str, Any]) -> bytes:
@@ -133,7 +144,9 @@ class JSONReporter:
         self.collection_errors: list[dict[str, Any]] = []
 
     def _write(self, summary: Optional[Summary], exitcode: int) -> None:
-        document = build_report(summary, exitcode, self.collection_errors)
+        shard = self.config.getoption("shard") if self.config is not None else None
+        document = build_report(summary, exitcode, self.collection_errors,
+                                None if shard is None else str(shard))
         self.destination.write(serialize(document))
 
     @hookimpl

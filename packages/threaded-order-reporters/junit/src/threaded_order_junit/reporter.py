@@ -161,8 +161,11 @@ def build_report(
     started_at: float,
     duration: float,
     hostname: Optional[str] = None,
+    shard: Optional[str] = None,
 ) -> ET.Element:
-    """The ``testsuites`` element: suites in the order their first task was registered."""
+    """The ``testsuites`` element: suites in the order their first task was registered.
+    ``shard`` (``mtrun --shard 2/4``) names the report and each suite's ``shard`` property,
+    so that reports merged in CI still say where each case ran."""
     hostname = hostname if hostname is not None else socket.gethostname()
     suites: dict[Optional[str], _Suite] = {}
 
@@ -189,13 +192,19 @@ def build_report(
         suite.span(result.start, result.finish)
 
     root = ET.Element("testsuites", {
-        "name": NO_MODULE_SUITE,
+        "name": NO_MODULE_SUITE if shard is None else f"{NO_MODULE_SUITE} shard {shard}",
         "tests": str(sum(len(s.cases) for s in suites.values())),
         "failures": str(sum(s.failures for s in suites.values())),
         "errors": str(sum(s.errors for s in suites.values())),
         "time": _time(duration),
     })
-    root.extend(s.element(hostname, started_at) for s in suites.values())
+    for suite in suites.values():
+        element = suite.element(hostname, started_at)
+        if shard is not None:
+            properties = ET.Element("properties")
+            ET.SubElement(properties, "property", {"name": "shard", "value": shard})
+            element.insert(0, properties)
+        root.append(element)
     return root
 
 
@@ -223,11 +232,13 @@ class JUnitReporter:
         self.created = time.time()  # the report's timestamp when no run happened
 
     def _write(self, summary: Optional[Summary]) -> None:
+        shard = self.config.getoption("shard") if self.config is not None else None
+        shard = None if shard is None else str(shard)
         if summary is None:
-            root = build_report([], self.collection_errors, self.created, 0.0)
+            root = build_report([], self.collection_errors, self.created, 0.0, shard=shard)
         else:
             root = build_report(list(summary["tasks"].values()), self.collection_errors,
-                                summary["started_at"], summary["duration"])
+                                summary["started_at"], summary["duration"], shard=shard)
         self.destination.write(serialize(root))
 
     @hookimpl

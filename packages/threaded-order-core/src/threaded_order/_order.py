@@ -1,0 +1,121 @@
+"""Which ready task starts first: critical path first, by renumbering the graph.
+
+The engine always starts the ready task with the lowest index. So the order is chosen once
+per run, before it starts, by renumbering the compiled graph: a task's new index sorts by
+its priority (higher first), then by the longest remaining path from it to the end of the
+graph in expected seconds (longer first), then by registration. The engine's hot path is
+unchanged: ordering costs O((V + E) log V) once, nothing per task.
+
+Expected seconds: a task's recorded duration; else the median of the recorded durations of
+its module; else of the run; else one unit, so with no history at all this is the longest
+path counted in tasks. Longest-remaining-path-first list scheduling reaches the lower bound
+on test-suite-like graphs (see the README's Performance section).
+
+Also here: after the run, the chain of tasks that bounded it (the critical path) and how
+well the workers were used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from operator import attrgetter
+from statistics import median
+from typing import Any, Optional
+
+from .graph import Compiled
+
+ORDERS = ("critical-path", "registration")
+
+
+def check_order(order: Any) -> str:
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
+    return str(order)
+
+
+def expected_seconds(compiled: Compiled,
+                     durations: Optional[dict[str, float]]) -> Optional[list[float]]:
+    """Each task's expected duration, or None when nothing is known (unit weights)."""
+    if not durations:
+        return None
+    tasks = compiled.tasks
+    known = [durations.get(t.name) for t in tasks]
+    if all(d is None for d in known):
+        return None
+    by_module: dict[Optional[str], list[float]] = {}
+    for task, seconds in zip(tasks, known):
+        if seconds is not None:
+            by_module.setdefault(task.module, []).append(seconds)
+    module_median = {module: median(values) for module, values in by_module.items()}
+    run_median = median(d for d in known if d is not None)
+    return [seconds if seconds is not None else module_median.get(task.module, run_median)
+            for task, seconds in zip(tasks, known)]
+
+
+def remaining_paths(compiled: Compiled, weights: Optional[list[float]]) -> list[float]:
+    """The longest path from each task to the end of the graph, itself included."""
+    dependents = compiled.dependents
+    longest = [0.0] * len(compiled.tasks)
+    for i in reversed(compiled.topo):
+        after = max((longest[c] for c in dependents[i]), default=0.0)
+        longest[i] = (weights[i] if weights is not None else 1.0) + after
+    return longest
+
+
+def renumbered(compiled: Compiled, durations: Optional[dict[str, float]]) -> tuple[
+        Compiled, Optional[list[int]]]:
+    """The graph renumbered into critical-path-first order, and the new order (old index
+    of each new one), or the graph itself and None when the order would not change."""
+    tasks = compiled.tasks
+    prioritised = any(map(_PRIORITY, tasks))
+    if not prioritised and not durations and not any(compiled.dependents):
+        return compiled, None  # no edges, priorities or durations: every key ties
+    longest = remaining_paths(compiled, expected_seconds(compiled, durations))
+    if prioritised:
+        order = sorted(range(len(tasks)), key=lambda i: (-tasks[i].priority, -longest[i]))
+    else:  # a plain float key, fetched in C: sorted() is stable, so ties keep registration
+        order = sorted(range(len(tasks)), key=[-x for x in longest].__getitem__)
+    if all(i == k for k, i in enumerate(order)):
+        return compiled, None
+    position = [0] * len(order)
+    for new, old in enumerate(order):
+        position[old] = new
+    dependents: list[Sequence[int]] = [tuple(position[c] for c in compiled.dependents[old])
+                                       for old in order]
+    topo = [position[old] for old in compiled.topo]
+    renamed = Compiled([tasks[old] for old in order], [compiled.indegree[old] for old in order],
+                       dependents, [compiled.is_async[old] for old in order], topo)
+    return renamed, order
+
+
+def critical_path(records: dict[str, Any], ran: list[str]) -> dict[str, Any]:
+    """The chain of tasks that bounded the run: from the task that finished last (``ran``
+    is in completion order), back through the dependency that finished last, while one did.
+    Costs the length of the chain, not the size of the run."""
+    last = next((n for n in reversed(ran) if records[n].finish is not None), None)
+    if last is None:
+        return {"tasks": [], "duration": 0.0}
+    chain: list[str] = []
+    name: Optional[str] = last
+    while name is not None and name not in chain:
+        chain.append(name)
+        deps = [d for d in records[name].after
+                if d in records and records[d].finish is not None]
+        name = max(deps, key=lambda d: records[d].finish) if deps else None
+    chain.reverse()
+    start = records[chain[0]].start or 0.0
+    return {"tasks": chain, "duration": max(0.0, records[chain[-1]].finish - start)}
+
+
+def efficiency(records: dict[str, Any], workers: int, wall: float,
+               path: dict[str, Any]) -> dict[str, Any]:
+    """How busy the workers were: ``parallel`` is busy / (workers * wall); ``lower_bound``
+    is max(critical path, busy / workers), the best any order could do."""
+    busy = sum(map(_DURATION, records.values()))  # 0.0 for a task that never ran
+    used = min(workers, max(1, len(records)))
+    bound = max(path["duration"], busy / used) if records else 0.0
+    return {"workers": used, "busy": busy, "wall": wall,
+            "parallel": busy / (used * wall) if wall > 0 else 0.0, "lower_bound": bound}
+
+
+_DURATION, _PRIORITY = attrgetter("duration"), attrgetter("priority")

@@ -1,0 +1,107 @@
+"""Critical-path-first order, priorities, and the critical path and efficiency in the summary."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from threaded_order import Scheduler
+from threaded_order._order import remaining_paths, renumbered
+
+from ._support import noop
+
+
+def _start_order(s: Scheduler) -> list[str]:
+    started: list[str] = []
+    lock = threading.Lock()
+
+    def record(name: str) -> None:
+        with lock:
+            started.append(name)
+
+    s.on_task_start(record)
+    s.start()
+    return started
+
+
+def _suite(order: str, **options) -> Scheduler:
+    """One worker, so the start order is exactly the ready order. "short" is registered
+    first but "head" begins a chain of three: the chain goes first by critical path."""
+    s = Scheduler(workers=1, order=order, **options)
+    s.register(noop, "short")
+    s.register(noop, "head")
+    s.register(noop, "middle", after="head")
+    s.register(noop, "tail", after="middle")
+    s.register(noop, "other")
+    return s
+
+
+def test_registration_order_is_the_library_default():
+    assert _start_order(_suite("registration")) == ["short", "head", "middle", "tail", "other"]
+    s = Scheduler(workers=1)
+    assert s.order == "registration"
+
+
+def test_critical_path_first_starts_the_longest_chain_first():
+    # Once "tail" is all that is left of the chain, it ties with the others (one task
+    # each): ties keep registration order.
+    assert _start_order(_suite("critical-path")) == ["head", "middle", "short", "tail",
+                                                     "other"]
+
+
+def test_expected_durations_weigh_the_paths():
+    """A long task alone outweighs a chain of short ones; unknown tasks take the median."""
+    s = _suite("critical-path", expected_durations={"other": 10.0, "head": 0.1,
+                                                     "middle": 0.1, "tail": 0.1})
+    assert _start_order(s)[0] == "other"
+
+
+def test_priority_wins_over_the_critical_path():
+    s = _suite("critical-path")
+    s.register(noop, "urgent", priority=5)
+    assert _start_order(s)[0] == "urgent"
+
+
+def test_a_bad_order_or_priority_is_a_value_error():
+    with pytest.raises(ValueError, match="order must be one of"):
+        Scheduler(order="fastest")
+    with pytest.raises(ValueError, match="priority"):
+        Scheduler().register(noop, "a", priority="high")
+
+
+def test_results_and_reports_keep_registration_order():
+    s = _suite("critical-path")
+    summary = s.start()
+    assert list(summary["tasks"]) == ["short", "head", "middle", "tail", "other"]
+    assert sorted(summary["passed"]) == sorted(summary["tasks"])
+
+
+def test_remaining_paths_and_an_unchanged_graph_is_not_copied():
+    s = _suite("critical-path")
+    compiled = s.graph.compile()
+    assert remaining_paths(compiled, None) == [1.0, 3.0, 2.0, 1.0, 1.0]
+    flat = Scheduler()
+    for name in "abc":
+        flat.register(noop, name)
+    same = flat.graph.compile()
+    assert renumbered(same, None) == (same, None)
+
+
+def test_the_summary_names_the_critical_path_and_the_efficiency():
+    gate = threading.Event()
+    s = Scheduler(workers=2)
+    s.register(lambda: gate.wait(10), "slow")
+    s.register(noop, "after_slow", after="slow")
+    s.register(lambda: gate.set(), "opens")
+    summary = s.start()
+    assert summary["critical_path"]["tasks"] == ["slow", "after_slow"]
+    assert summary["critical_path"]["duration"] > 0
+    eff = summary["efficiency"]
+    assert eff["workers"] == 2 and 0 < eff["parallel"] <= 1.0
+    assert eff["lower_bound"] <= eff["wall"] + 1e-3
+
+
+def test_an_empty_run_has_an_empty_critical_path():
+    summary = Scheduler().start()
+    assert summary["critical_path"] == {"tasks": [], "duration": 0.0}
