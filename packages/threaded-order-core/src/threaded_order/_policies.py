@@ -21,16 +21,14 @@ overlap with it as plain tasks do.
 from __future__ import annotations
 
 import contextvars
-import sys
 import threading
 import time
-import traceback
 from collections.abc import Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
 
 from . import _capture, _fork
-from ._text import format_exception, safe_str, type_name
+from ._text import attach_task_stack, format_exception, safe_str, type_name
 from .context import pin
 from .outcomes import is_outcome
 
@@ -181,12 +179,7 @@ def _call_with_timeout(name: str, func: Any, args: tuple[Any, ...], timeout: flo
             f"task {name!r} timed out after {shown_timeout or timeout:g}s (its thread is "
             "abandoned and left to finish on its own)")
         error.body_still_running = True  # type: ignore[attr-defined]  # never retried
-        frame = sys._current_frames().get(helper.ident or -1)
-        if frame is not None:
-            entries: list[traceback.FrameSummary] = traceback.extract_stack(frame)
-            ours = [i for i, e in enumerate(entries) if e.filename == __file__]
-            entries = entries[ours[-1] + 1:] if ours else entries
-            error.task_stack = "".join(traceback.format_list(entries))  # type: ignore[attr-defined]
+        attach_task_stack(error, helper, __file__)
         raise error
     return _outcome(box)
 

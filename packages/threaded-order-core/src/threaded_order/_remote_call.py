@@ -27,12 +27,11 @@ import signal
 import sys
 import threading
 import time
-import traceback
 from types import ModuleType
 from typing import Any, Callable, Optional
 
 from . import _capture, _policies
-from ._text import format_exception, safe_format_exception, safe_str, type_name
+from ._text import attach_task_stack, format_exception, safe_format_exception, safe_str, type_name
 from .outcomes import classify
 
 PROTOCOL = pickle.HIGHEST_PROTOCOL
@@ -279,12 +278,7 @@ def _watched(name: str, func: Any, args: tuple[Any, ...], is_async: bool, timeou
             raise box["error"]
         return box.get("value")
     error = TimeoutError(f"task {name!r} timed out after {timeout:g}s")
-    frame = sys._current_frames().get(helper.ident or -1)
-    if frame is not None:
-        entries: list[traceback.FrameSummary] = traceback.extract_stack(frame)
-        ours = [i for i, e in enumerate(entries) if e.filename == __file__]
-        entries = entries[ours[-1] + 1:] if ours else entries
-        error.task_stack = "".join(traceback.format_list(entries))  # type: ignore[attr-defined]
+    attach_task_stack(error, helper, __file__)
     raise _StillRunning(error, os.getpid())
 
 

@@ -9,6 +9,7 @@ placeholder and fails its task instead of killing a worker or a hook.
 from __future__ import annotations
 
 import math
+import sys
 import traceback
 from typing import Any
 
@@ -77,6 +78,18 @@ def format_exception(exc: BaseException) -> str:
     ):
         tb = tb.tb_next
     return safe_format_exception(exc, tb)
+
+
+def attach_task_stack(error: BaseException, thread: Any, own_file: str) -> None:
+    """Record where a timed-out body is stuck (``thread``'s stack below the frames of
+    ``own_file``, the runner's module) on ``error``, for ``format_exception``."""
+    frame = sys._current_frames().get(getattr(thread, "ident", None) or -1)
+    if frame is None:
+        return
+    entries: list[traceback.FrameSummary] = traceback.extract_stack(frame)
+    ours = [i for i, e in enumerate(entries) if e.filename == own_file]
+    entries = entries[ours[-1] + 1:] if ours else entries
+    error.task_stack = "".join(traceback.format_list(entries))  # type: ignore[attr-defined]
 
 
 def check_seconds(value: Any, what: str, *, zero_ok: bool = False) -> None:
