@@ -105,3 +105,19 @@ def test_the_summary_names_the_critical_path_and_the_efficiency():
 def test_an_empty_run_has_an_empty_critical_path():
     summary = Scheduler().start()
     assert summary["critical_path"] == {"tasks": [], "duration": 0.0}
+
+
+def test_the_critical_path_of_a_long_chain_is_found_in_linear_time():
+    """A chain as long as the run: the walk back must not look through the chain so far
+    at each step (it was quadratic: 5000 tasks took longer than the run itself)."""
+    from threaded_order._order import critical_path
+    from threaded_order.results import TaskResult
+
+    n = 20000
+    records = {}
+    for i in range(n):
+        result = TaskResult(f"t{i}", "passed", start=float(i), finish=i + 1.0,
+                            after=(f"t{i - 1}",) if i else ())
+        records[result.name] = result
+    path = critical_path(records, list(records))
+    assert len(path["tasks"]) == n and path["duration"] == n

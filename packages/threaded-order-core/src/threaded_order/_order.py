@@ -91,17 +91,29 @@ def renumbered(compiled: Compiled, durations: Optional[dict[str, float]]) -> tup
 def critical_path(records: dict[str, Any], ran: list[str]) -> dict[str, Any]:
     """The chain of tasks that bounded the run: from the task that finished last (``ran``
     is in completion order), back through the dependency that finished last, while one did.
-    Costs the length of the chain, not the size of the run."""
+    Costs the length of the chain, not the size of the run; a plain loop, since on a graph
+    that is one long chain it runs once per task."""
     last = next((n for n in reversed(ran) if records[n].finish is not None), None)
     if last is None:
         return {"tasks": [], "duration": 0.0}
-    chain: list[str] = []
-    name: Optional[str] = last
-    while name is not None and name not in chain:
-        chain.append(name)
-        deps = [d for d in records[name].after
-                if d in records and records[d].finish is not None]
-        name = max(deps, key=lambda d: records[d].finish) if deps else None
+    chain: list[str] = [last]  # no loop check needed: dependencies form a DAG
+    append, get = chain.append, records.get
+    after = records[last].after
+    while after:
+        if len(after) == 1:  # the common case, kept cheap: one step per task of a chain
+            record = get(after[0])
+            if record is None or record.finish is None:
+                break
+            name = after[0]
+        else:
+            ended = [(r.finish, d) for d in after
+                     if (r := get(d)) is not None and r.finish is not None]
+            if not ended:
+                break
+            name = max(ended)[1]
+            record = get(name)
+        append(name)
+        after = record.after  # type: ignore[union-attr]
     chain.reverse()
     start = records[chain[0]].start or 0.0
     return {"tasks": chain, "duration": max(0.0, records[chain[-1]].finish - start)}
