@@ -235,16 +235,21 @@ def _select(
     if tags is not None:
         match: Callable[[Any], bool] = compile_tags(tags)
         chosen = {t.name for t in tasks if t.name in chosen and t.tags and match(set(t.tags))}
+    return selection(tasks, chosen, with_deps)
+
+
+def selection(tasks: list[Task], chosen: set[str], with_deps: bool) -> list[Task]:
+    """The ``chosen`` tasks in collection order, with every task they depend on (directly
+    or not) when ``with_deps``; dependencies left out are dropped from ``after``.
+    ``--with-deps``, ``-k`` and ``--lf`` all select through here."""
+    chosen = set(chosen)
     if with_deps:
         by_name = {t.name: t for t in tasks}
         stack = list(chosen)
         while stack:
             for dep in by_name[stack.pop()].after:
-                if dep not in chosen:
+                if dep in by_name and dep not in chosen:
                     chosen.add(dep)
                     stack.append(dep)
-    selected = []
-    for task in tasks:
-        if task.name in chosen:
-            selected.append(task._replace(after=tuple(d for d in task.after if d in chosen)))
-    return selected
+    return [t._replace(after=tuple(d for d in t.after if d in chosen))
+            for t in tasks if t.name in chosen]

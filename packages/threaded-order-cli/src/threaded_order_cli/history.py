@@ -119,21 +119,15 @@ class CacheProvider:
                                  "(--lfnf=none)", EXIT_NO_TESTS)
             self.header = "run-last-failure: no previously failed tasks, running all tasks"
             return chosen
-        by_name = {t.name: t for t in all_tasks}
-        names = {t.name for t in chosen if _node(t) in failed}
-        stack = list(names)
-        while stack:
-            for dep in by_name[stack.pop()].after:
-                if dep in by_name and dep not in names:
-                    names.add(dep)
-                    stack.append(dep)
-        extra = len(names) - len(failed)
+        from .collect import selection  # collect -> terminal -> this module: import late
+
+        rerun = selection(all_tasks, {t.name for t in chosen if _node(t) in failed}, True)
+        extra = len(rerun) - len(failed)
         self.header = (f"run-last-failure: rerun previous {len(failed)} "
                        f"failure{'' if len(failed) == 1 else 's'}"
                        + (f" (+{extra} dependenc{'y' if extra == 1 else 'ies'})"
                           if extra else ""))
-        return [t._replace(after=tuple(d for d in t.after if d in names))
-                for t in all_tasks if t.name in names]
+        return rerun
 
     def expected(self, tasks: list[Task]) -> dict[str, float]:
         """Expected seconds per task name, for the scheduler; tasks never timed are left

@@ -13,6 +13,7 @@ from typing import Callable
 
 from threaded_order import Task
 
+from .collect import selection
 from .config import UsageError
 from .tagexpr import _AND, _BINARY, _NOT, _postfix
 
@@ -71,14 +72,4 @@ def select(all_tasks: list[Task], chosen: list[Task], match: KeywordMatcher,
            with_deps: bool) -> list[Task]:
     """Of ``chosen`` (targets and --tags applied), those ``match`` takes; with ``with_deps``
     also every task they depend on. Dependencies left out are dropped from ``after``."""
-    names = {t.name for t in chosen if match(t)}
-    if with_deps:
-        by_name = {t.name: t for t in all_tasks}
-        stack = list(names)
-        while stack:
-            for dep in by_name[stack.pop()].after:
-                if dep not in names:
-                    names.add(dep)
-                    stack.append(dep)
-    return [t._replace(after=tuple(d for d in t.after if d in names))
-            for t in all_tasks if t.name in names]
+    return selection(all_tasks, {t.name for t in chosen if match(t)}, with_deps)
