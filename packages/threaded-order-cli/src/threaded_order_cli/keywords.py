@@ -15,7 +15,7 @@ from threaded_order import Task
 
 from .collect import selection
 from .config import UsageError
-from .tagexpr import _AND, _BINARY, _NOT, _postfix
+from .tagexpr import _AND, _BINARY, _NOT, _postfix, scan
 
 KeywordMatcher = Callable[[Task], bool]
 
@@ -23,16 +23,8 @@ _TOKEN = re.compile(r"\s*(?:(\()|(\))|([\w:+\-.\[\]\\/]+))")
 
 
 def _tokens(text: str) -> list[str]:
-    tokens, pos = [], 0
-    text = text.strip()
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if match is None:
-            raise UsageError(f"-k {text!r}: unexpected character {text[pos:].lstrip()[0]!r} "
-                             f"at position {pos + 1}")
-        tokens.append(match.group(0).strip())
-        pos = match.end()
-    return tokens
+    return scan(text, _TOKEN, lambda t, pos: f"-k {t!r}: unexpected character "
+                                             f"{t[pos:].lstrip()[0]!r} at position {pos + 1}")
 
 
 def names_of(task: Task) -> list[str]:

@@ -16,16 +16,23 @@ Matcher = Callable[[set[str]], bool]
 _TOKEN = re.compile(r"\s*(?:(\()|(\))|(,)|([^\s(),]+))")
 
 
-def _tokens(text: str) -> list[str]:
+def scan(text: str, token: re.Pattern[str], refuse: Callable[[str, int], str]) -> list[str]:
+    """Split an expression into tokens (``-k`` and ``--tags`` share this); ``refuse`` gives
+    the one-line error for the position where no token matches."""
     tokens, pos = [], 0
     text = text.strip()
     while pos < len(text):
-        match = _TOKEN.match(text, pos)
+        match = token.match(text, pos)
         if match is None:
-            raise UsageError(f"--tags {text!r}: cannot read it at position {pos}")
-        tokens.append("or" if match.group(3) else match.group(0).strip())
+            raise UsageError(refuse(text, pos))
+        tokens.append(match.group(0).strip())
         pos = match.end()
     return tokens
+
+
+def _tokens(text: str) -> list[str]:
+    found = scan(text, _TOKEN, lambda t, pos: f"--tags {t!r}: cannot read it at position {pos}")
+    return ["or" if t == "," else t for t in found]  # "a,b": any of the tags
 
 
 def compile_tags(text: str) -> Matcher:
