@@ -3,6 +3,8 @@
 Prints the tables, writes JSON (default benchmarks/results/latest.json) and a PNG chart.
 dask and matplotlib come from the ``bench`` dependency group; without them the dask
 runner and the chart are skipped with a message, and the rest still runs.
+Whole mtrun runs are measured apart: ``python -m benchmarks.e2e`` (against pytest and
+pytest-xdist) and ``python -m benchmarks.scheduling`` (scheduling order and CI shards).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from .original import DEFAULT_VERSION, Original
 from .runners import available
 
 HERE = Path(__file__).resolve().parent
-ALL_RUNNERS = ("ours", "handrolled", "dask", "original")
+ALL_RUNNERS = ("ours", "ours-cp", "handrolled", "dask", "original")
 
 
 def _ints(text: str) -> list[int]:

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Optional
 
-RUNNER_ORDER = ("ours", "handrolled", "dask", "original")
+RUNNER_ORDER = ("ours", "ours-cp", "handrolled", "dask", "original")
 TARGET_KINDS = ("independent", "fan", "layered", "suite")
 
 
@@ -28,20 +28,22 @@ def noop_table(rows: list[dict[str, Any]]) -> str:
     specs = list(dict.fromkeys(r["spec"] for r in rows if not r.get("measured_at")
                                or r.get("estimate")))
     head = (f"{'graph':<18}{'tasks':>7}{'ours run':>10}{'ours':>9}{'hand run':>10}"
-            f"{'hand':>9}{'dask':>9}{'original*':>11}{'ours/hand':>11}")
+            f"{'hand':>9}{'dask':>9}{'original*':>11}{'ours/hand':>11}{'cp run/ours run':>17}")
     lines = ["NO-OP bodies: µs per task (chain: per dependency level), median; columns "
              "without 'run' are end to end (registration + run)", head]
     for spec in specs:
         o, h, d = (_find(rows, spec, n) for n in ("ours", "handrolled", "dask"))
         orig = _find(rows, spec, "original")
         ratio = o["total_us_per_task"] / h["total_us_per_task"] if o and h else None
+        cp = _find(rows, spec, "ours-cp")  # order="critical-path", no history
+        cp_ratio = cp["run_us_per_task"] / o["run_us_per_task"] if cp and o else None
         lines.append(
             f"{spec:<18}{(o or h or {}).get('tasks', 0):>7}"
             f"{_num(o and o['run_us_per_task']):>10}{_num(o and o['total_us_per_task']):>9}"
             f"{_num(h and h['run_us_per_task']):>10}{_num(h and h['total_us_per_task']):>9}"
             f"{_num(d and d['total_us_per_task']):>9}"
             f"{_num(orig and orig['run_us_per_task'], '{:.0f}', True):>11}"
-            f"{_num(ratio, '{:.2f}'):>11}"
+            f"{_num(ratio, '{:.2f}'):>11}{_num(cp_ratio, '{:.2f}'):>17}"
         )
     measured = sorted({r["measured_at"] for r in rows if r.get("estimate")})
     if measured:
@@ -57,7 +59,8 @@ def sleep_table(rows: list[dict[str, Any]], sleep_ms: float) -> str:
     lines = [f"SLEEP {sleep_ms:g} ms bodies: efficiency = lower bound / median makespan",
              head]
     for spec in specs:
-        o, h, d, orig = (_find(rows, spec, n) for n in RUNNER_ORDER)
+        o, h, d, orig = (_find(rows, spec, n) for n in ("ours", "handrolled", "dask",
+                                                         "original"))
         eff = {k: r and r["efficiency"] for k, r in (("o", o), ("h", h), ("d", d))}
         lines.append(
             f"{spec:<18}{_num((o or h or {}).get('bound_s'), '{:.3f}'):>9}"
@@ -165,7 +168,8 @@ def chart(path: Path, noop: list[dict[str, Any]], workers: int) -> None:
 
     kinds = list(dict.fromkeys(r["kind"] for r in noop))
     fig, axes = plt.subplots(1, len(kinds), figsize=(4 * len(kinds), 4), squeeze=False)
-    styles = {"ours": "o-", "handrolled": "s-", "dask": "^-", "original": "--"}
+    styles = {"ours": "o-", "ours-cp": "o:", "handrolled": "s-", "dask": "^-",
+              "original": "--"}
     for ax, kind in zip(axes[0], kinds):
         for runner in RUNNER_ORDER:
             pts = sorted((r["tasks"], r["total_us_per_task"] if r["total_us_per_task"] else

@@ -33,7 +33,8 @@ def make_sleep(seconds: float) -> Body:
     return sleep
 
 
-def run_ours(graph: Graph, funcs: list[Body], workers: int) -> Timing:
+def run_ours(graph: Graph, funcs: list[Body], workers: int,
+             order: str = "registration") -> Timing:
     """threaded-order: register every task, then ``start()``."""
     from threaded_order import Scheduler
 
@@ -41,7 +42,7 @@ def run_ours(graph: Graph, funcs: list[Body], workers: int) -> Timing:
     afters = [[names[d] for d in ds] or None for ds in graph.deps]
     gc.collect()
     t0 = time.perf_counter()
-    scheduler = Scheduler(workers=workers)
+    scheduler = Scheduler(workers=workers, order=order)
     register = scheduler.register
     for func, name, after in zip(funcs, names, afters):
         register(func, name, after=after)
@@ -51,6 +52,12 @@ def run_ours(graph: Graph, funcs: list[Body], workers: int) -> Timing:
     if len(summary["passed"]) != graph.size:
         raise RuntimeError(f"threaded-order passed {len(summary['passed'])} of {graph.size}")
     return Timing(t1 - t0, t2 - t1)
+
+
+def run_ours_critical_path(graph: Graph, funcs: list[Body], workers: int) -> Timing:
+    """threaded-order in mtrun's default order, with no history: the longest remaining
+    path first (in task counts), against ``ours`` (registration order) for its cost."""
+    return run_ours(graph, funcs, workers, order="critical-path")
 
 
 def run_handrolled(graph: Graph, funcs: list[Body], workers: int) -> Timing:
@@ -101,6 +108,7 @@ def run_dask(graph: Graph, funcs: list[Body], workers: int) -> Timing:
 
 RUNNERS: dict[str, Callable[[Graph, list[Body], int], Timing]] = {
     "ours": run_ours,
+    "ours-cp": run_ours_critical_path,
     "handrolled": run_handrolled,
     "dask": run_dask,
 }

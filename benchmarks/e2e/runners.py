@@ -52,6 +52,9 @@ def runners_for(suite: str, quick: bool = False) -> list[Runner]:
     found.append(Runner("mtrun", "mtrun", args))
     if not quick:
         found.append(Runner("mtrun no-autoload", "mtrun", args, ((NO_AUTOLOAD, "1"),)))
+        # the cost of critical-path-first order (the default) with no history
+        found.append(Runner("mtrun --order registration", "mtrun",
+                            (*args, "--order", "registration")))
     return found
 
 

@@ -121,7 +121,8 @@ def test_runner_plan_follows_the_issue() -> None:
 # Start-up is most of mtrun's time on small suites: none of these may load unless selected.
 NEVER_AT_START = ("rich", "structlog", "dask", "distributed", "matplotlib", "numpy",
                   "importlib.metadata", "importlib_metadata", "threaded_order_json.reporter",
-                  "threaded_order_junit.reporter", "threaded_order_structlog.reporter",
+                  "threaded_order_junit.reporter", "threaded_order_junit.report",
+                  "threaded_order_structlog.reporter",
                   "threaded_order_progress.reporter", "threaded_order_dask.executor",
                   "asyncio", "multiprocessing", "threaded_order._remote")
 _MODULES_AFTER = (

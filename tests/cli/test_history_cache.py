@@ -199,10 +199,63 @@ def test_concurrent_runs_in_one_checkout_never_tear_the_cache(tmp_path):
         assert not [p for p in cache.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_lf_with_skip_deps_is_refused_in_one_line(tmp_path):
-    folder = _project(tmp_path)
-    assert_error(mtrun("test_suite.py", "--lf", "--skip-deps", cwd=folder), 4,
-                 "--lf --skip-deps")
+RESULTS = """
+    import os
+    from threaded_order import dmark
+
+    @dmark(with_state=True)
+    def test_token(state):
+        print("RAN test_token")
+        return {"token": "t-1", "ids": [1, 2]}
+
+    @dmark(with_state=True)
+    def test_handle(state):
+        print("RAN test_handle")
+        return ("not", "json")  # a tuple comes back a list: never stored
+
+    @dmark(with_state=True, after=["test_token", "test_handle"])
+    def test_use(state):
+        assert state["results"]["test_token"] == {"token": "t-1", "ids": [1, 2]}
+        assert os.environ.get("FIXED") == "1", "broken"
+"""
+
+
+def test_lf_skip_deps_reuses_stored_results_and_reruns_what_it_cannot(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    write(tmp_path, "test_results.py", RESULTS)
+    assert mtrun("test_results.py", cwd=tmp_path).ret == 1
+    stored = _read(tmp_path / ".mtrun_cache" / "v" / "results.json")
+    assert stored == {"test_results.py::test_token": {"token": "t-1", "ids": [1, 2]}}
+    result = mtrun("test_results.py", "--lf", "--skip-deps", "-s", cwd=tmp_path,
+                   env={"FIXED": "1"})
+    assert result.ret == 0, result.stdout + result.stderr
+    assert "RAN test_token" not in result.stdout  # its stored result stood in
+    assert "RAN test_handle" in result.stdout  # nothing JSON keeps: run again
+    assert ("run-last-failure: rerun previous 1 failure (+1 dependency); 1 dependency from "
+            "stored results; no stored result for test_handle: run again") in result.stdout
+    assert counts(result) == (2, 0, 0)
+
+
+def test_lf_skip_deps_runs_a_dependency_whose_last_run_failed(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    write(tmp_path, "test_results.py", RESULTS.replace(
+        'print("RAN test_token")', 'print("RAN test_token"); assert os.environ.get("FIXED")'))
+    assert mtrun("test_results.py", cwd=tmp_path).ret == 1
+    result = mtrun("test_results.py", "--lf", "--skip-deps", "-s", cwd=tmp_path,
+                   env={"FIXED": "1"})
+    assert result.ret == 0, result.stdout + result.stderr
+    assert "RAN test_token" in result.stdout
+    assert counts(result) == (3, 0, 0)
+
+
+def test_a_failed_task_loses_its_stored_result(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    write(tmp_path, "test_results.py", RESULTS)
+    mtrun("test_results.py", cwd=tmp_path)
+    write(tmp_path, "test_results.py", RESULTS.replace('print("RAN test_token")',
+                                                        'raise ValueError("now broken")'))
+    mtrun("test_results.py", cwd=tmp_path)
+    assert _read(tmp_path / ".mtrun_cache" / "v" / "results.json") == {}
 
 
 def test_a_cache_that_cannot_be_written_is_one_warning_and_changes_no_outcome(tmp_path):

@@ -271,6 +271,18 @@ def test_reporter_refusing_its_dest_is_one_line(tmp_path):
     assert_error(result, 4, "--reporter names: give a file, as names=FILE")
 
 
+def test_the_cores_reporter_error_is_a_value_error_and_exit_4(tmp_path):
+    """A reporter that needs only the core raises threaded_order.reporting.ReporterError."""
+    write(tmp_path, "plugins/names_reporter.py", REPORTER.replace(
+        "from threaded_order_cli import ReporterError",
+        "from threaded_order.reporting import ReporterError\n"
+        "    assert issubclass(ReporterError, ValueError)"))
+    write(tmp_path, "test_one.py", ONE_TASK)
+    result = mtrun("test_one.py", "--reporter", "names", "-p", "names_reporter", cwd=tmp_path,
+                   pythonpath=tmp_path / "plugins")
+    assert_error(result, 4, "--reporter names: give a file, as names=FILE")
+
+
 def test_plugins_lists_the_reporters_on_offer(tmp_path):
     result = reporter_run(tmp_path, "--plugins")
     assert result.ret == 0, result.stderr

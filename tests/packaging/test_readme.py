@@ -36,3 +36,15 @@ def test_ci_runs_the_readme_test_command():
     assert commands[0].endswith("mtrun examples/example4c.py")
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert commands[1] in ci, "CI runs README's test command, as written"
+
+
+def test_the_jq_recipe_is_the_one_the_structlog_tests_run():
+    """The structlog package's README holds the query its tests run with the real jq."""
+    package = (ROOT / "packages" / "threaded-order-reporters" / "structlog" / "README.md")
+
+    def query(text):
+        found = re.search(r"^jq -s '.*?' \S+$", text, re.M | re.S)
+        assert found, "no jq recipe"
+        return found.group(0)
+
+    assert query(README) == query(package.read_text())

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from threaded_order import Scheduler
-from threaded_order_cli.config import ReporterError
+from threaded_order.reporting import ReporterError
 from threaded_order_json import SCHEMA_VERSION, JSONReporter, schema
 
 from ._support import SAMPLE_STATUS, describe, mtrun, write_sample

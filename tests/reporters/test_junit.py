@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,11 @@ import xmlschema
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase
 
 from threaded_order import CANCELLED, FAILED, Scheduler, TaskResult
-from threaded_order_cli.config import ReporterError
+from threaded_order.reporting import ReporterError
 from threaded_order_junit import JUnitReporter
 from threaded_order_junit.reporter import build_report, clean, serialize
 
-from ._support import JUNIT_XSD, SAMPLE_NAMES, describe, mtrun, write_sample
+from ._support import JUNIT_XSD, SAMPLE, SAMPLE_NAMES, describe, mtrun, write_sample
 
 TIME = re.compile(r"^\d+\.\d{3}$")
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$")
@@ -32,7 +33,8 @@ def cases(path: Path) -> dict[str, TestCase]:
 
 def test_mtrun_writes_a_valid_report(tmp_path: Path, schema: xmlschema.XMLSchema) -> None:
     write_sample(tmp_path)
-    done = mtrun("--skip-deps", "--reporter", "junit", "test_sample.py", cwd=tmp_path)
+    done = mtrun("--skip-deps", "--reporter", "junit", "-o", "junit_logging=all",
+                 "test_sample.py", cwd=tmp_path)
     assert done.ret == 1, describe(done)
     report = tmp_path / "junit.xml"  # the default DEST, relative to where mtrun runs
     schema.validate(str(report))
@@ -59,6 +61,9 @@ def test_mtrun_writes_a_valid_report(tmp_path: Path, schema: xmlschema.XMLSchema
     assert failure.message == "AssertionError: expected <failure> & more"
     assert failure.type == "AssertionError"
     assert "Traceback" in failure.text and "raise AssertionError" in failure.text
+    # pytest's last line, which annotators parse: the raising line in the test file.
+    line = SAMPLE.splitlines().index('    raise AssertionError("expected <failure> & more")')
+    assert failure.text.splitlines()[-1] == f"test_sample.py:{line + 1}: AssertionError"
     # The ANSI colour codes are gone and the bell is spelled out.
     assert by_name["test_fails"].system_out == "red and a bell \\x07\n"
 
@@ -83,6 +88,8 @@ def test_suites_per_module_and_names_without_path(tmp_path: Path,
         "sub/test_other.py": [("sub.test_other", "test_other")],
     }
     assert (xml.tests, xml.failures, xml.errors) == (5, 1, 0)
+    # The root has no counts: junit-10.xsd allows no "skipped" there (see test_junit_consumers).
+    assert sorted(ET.parse(tmp_path / "out.xml").getroot().attrib) == ["name", "time"]
 
 
 @pytest.mark.parametrize(("source", "message"), [
@@ -125,7 +132,7 @@ def test_dash_writes_to_stdout(tmp_path: Path) -> None:
 def test_from_python_without_mtrun(tmp_path: Path, schema: xmlschema.XMLSchema) -> None:
     report = tmp_path / "out.xml"
     s = Scheduler(workers=2, skip_dependents=True, capture=True,
-                  plugins=[JUnitReporter(str(report))])
+                  plugins=[JUnitReporter(str(report), junit_logging="all")])
 
     def ok() -> None:
         print("\x1b[1mbold\x1b[0m \x00 \udcff")

@@ -25,7 +25,7 @@ import pytest
 from rich.console import Console
 
 from threaded_order import Scheduler
-from threaded_order_cli.config import ReporterError
+from threaded_order.reporting import ReporterError
 from threaded_order_cli.testing import TIMEOUT, mtrun_command
 from threaded_order_progress import ProgressReporter
 
@@ -262,7 +262,7 @@ def test_mtrun_in_a_real_terminal_with_log_and_no_capture(tmp_path: Path) -> Non
 @needs_tmux
 def test_example_in_a_real_terminal(tmp_path: Path) -> None:
     code, lines = run_in_tmux(tmp_path, [sys.executable, str(ROOT / "examples" /
-                                                             "progress_bar.py")], cwd=ROOT)
+                                                             "progress_bar.py")], cwd=tmp_path)
     screen = "\n".join(lines)
     assert code == 0, screen
     bars = [x for x in lines if BAR in x]

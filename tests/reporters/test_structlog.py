@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ import structlog
 from structlog.typing import EventDict, WrappedLogger
 
 from threaded_order import Scheduler
-from threaded_order_cli.config import ReporterError
+from threaded_order.reporting import ReporterError
 from threaded_order_structlog import StructlogReporter, bind_task
 
 from ._support import SAMPLE_NAMES, SAMPLE_STATUS, describe, mtrun, write_sample
@@ -59,6 +61,10 @@ def check_events(events: list[dict[str, Any]], names: list[str]) -> None:
     for event in events:
         assert ISO_UTC.match(event["timestamp"]) and event["level"] in (
             "debug", "info", "warning", "error")
+        # Every line ends with the run's fields: one run, this machine, not this process.
+        assert list(event)[-3:] == ["run_id", "host", "pid"]
+        assert (event["run_id"], event["host"]) == (events[0]["run_id"], socket.gethostname())
+        assert re.fullmatch(r"[0-9a-f]{32}", event["run_id"]) and event["pid"] != os.getpid()
     assert events[0]["event"] == "scheduler_start" and events[0]["total_tasks"] == len(names)
     assert events[-1]["event"] == "scheduler_done"
     done = {e["task"]: e for e in events if e["event"] == "task_done"}
@@ -89,7 +95,8 @@ def test_mtrun_logs_json_lines_to_stderr(tmp_path: Path) -> None:
     assert events[-1] | {"timestamp": None} == {
         "timestamp": None, "level": "error", "event": "scheduler_done", "status": "failed",
         "total": 4, "passed": 2, "failed": 1, "skipped": 1, "cancelled": 0, "xfailed": 0,
-        "xpassed": 0, "duration": events[-1]["duration"]}
+        "xpassed": 0, "duration": events[-1]["duration"], "run_id": events[0]["run_id"],
+        "host": socket.gethostname(), "pid": events[0]["pid"]}
     assert json_lines(done.stdout) == []
 
 
@@ -108,9 +115,10 @@ def test_file_dest_and_the_users_own_structlog_setup(tmp_path: Path) -> None:
     names += ["test_user_log.py::test_one", "test_user_log.py::test_two"]
     check_events(events, names)
     assert json_lines(done.stderr) == []
+    run_id = events[0]["run_id"]  # bound for the tasks, as their task is
     assert user_log.read_text(encoding="utf-8").splitlines() == [
-        "event='user-event' task='test_user_log.py::test_one'",
-        "event='user-event' task='test_user_log.py::test_two'",
+        f"event='user-event' task='test_user_log.py::test_one' run_id='{run_id}'",
+        f"event='user-event' task='test_user_log.py::test_two' run_id='{run_id}'",
     ]
 
 
@@ -155,11 +163,14 @@ def test_the_global_configuration_is_untouched(user_structlog: list[dict[str, An
     s.start()
     assert structlog.get_config() == before
     assert structlog.is_configured()
-    # The user's logger still goes through the user's processors, bound where asked ...
-    assert user_structlog == [{"event": "from a", "task": "a"}, {"event": "from b"}]
-    # ... and our lines went only to our sink.
+    # The user's logger still goes through the user's processors, with the task bound ...
     events = json_lines(capsys.readouterr().out)
-    check_events(events, ["a", "b"])
+    run_id = events[0]["run_id"]
+    assert user_structlog == [{"event": "from a", "task": "a", "run_id": run_id},
+                              {"event": "from b", "task": "b", "run_id": run_id}]
+    # ... and our lines went only to our sink.
+    check_events([{**e, "pid": -1} for e in events], ["a", "b"])
+    assert {e["pid"] for e in events} == {os.getpid()}
     structlog.get_logger().info("after the run")
     assert user_structlog[-1] == {"event": "after the run"}
 

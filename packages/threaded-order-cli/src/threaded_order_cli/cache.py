@@ -19,7 +19,7 @@ from typing import Any, Optional
 from threaded_order.ext import safe_str
 
 __all__ = ["DIRNAME", "DURATIONS_FILE", "Cache", "Durations", "problem", "read_durations_file",
-           "write_durations_file", "write_json"]
+           "storable", "write_durations_file", "write_json"]
 
 DIRNAME = ".mtrun_cache"
 DURATIONS_FILE = ".mtrun-durations.json"
@@ -113,6 +113,22 @@ class Cache:
                 found[key] = {"mean": mean, "last": last}
         return found
 
+    # -- results, for --lf --skip-deps --------------------------------------------------
+
+    def results(self) -> dict[str, Any]:
+        """The last return value per node id, for the passed tasks whose value JSON keeps
+        exactly (see ``storable``)."""
+        data = _read_json(self._file("results.json"))
+        return data if isinstance(data, dict) else {}
+
+    def save_results(self, kept: dict[str, Any], dropped: set[str]) -> None:
+        """Merge this run's storable values in; ``dropped`` (ran, and did not pass or gave
+        a value JSON cannot keep) lose theirs."""
+        merged = {k: v for k, v in self.results().items() if k not in dropped}
+        merged.update(kept)
+        self._make()
+        write_json(self._file("results.json"), merged)
+
     def save(self, outcomes: dict[str, str], durations: dict[str, float]) -> Durations:
         """Merge this run's outcomes and completed durations into the cache; returns the
         durations as saved."""
@@ -128,6 +144,26 @@ class Cache:
         write_json(self._file("outcomes.json"), merged_outcomes)
         write_json(self._file("durations.json"), merged)
         return merged
+
+
+def storable(value: Any) -> bool:
+    """Whether JSON gives ``value`` back equal and of the same types (no tuple becomes a
+    list, no int key a string, no NaN): only then can a stored result stand in for a run."""
+    try:
+        return bool(json.loads(json.dumps(value, allow_nan=False)) == value) and \
+            _same_types(json.loads(json.dumps(value)), value)
+    except (TypeError, ValueError, RecursionError):
+        return False
+
+
+def _same_types(copy: Any, value: Any) -> bool:
+    if type(copy) is not type(value):
+        return False
+    if isinstance(value, dict):
+        return all(_same_types(copy[k], v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_same_types(c, v) for c, v in zip(copy, value))
+    return True
 
 
 def read_durations_file(path: Path) -> dict[str, float]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from threaded_order import ExitCode, PluginManager
+from threaded_order.reporting import ReporterError as _CoreReporterError
 
 if TYPE_CHECKING:
     from .hooks import CliHooks
+    from .settings import Settings
 
 EXIT_OK = ExitCode.OK
 EXIT_TESTS_FAILED = ExitCode.TESTS_FAILED
@@ -26,8 +29,7 @@ class UsageError(Exception):
         self.exit_code = exit_code
 
 
-class ReporterError(UsageError):
-    """A reporter cannot work with the DEST it was given."""
+ReporterError = _CoreReporterError  # a ValueError from the core; mtrun exits 4 on it
 
 
 class Config:
@@ -64,6 +66,15 @@ class Config:
         self.configfile = ""  # the configuration file read, relative to the rootdir
         self.state_keys: list[str] = []  # --key=value and --state keys, for the header
         self.early_plugins: list[str] = []  # -p NAME, for the header
+        self.run_id = uuid.uuid4().hex  # one per mtrun run: reporters stamp it on what they write
+        self.settings: Optional[Settings] = None  # plugins' settings, once declared
+
+    def getini(self, name: str) -> Any:
+        """A setting a plugin declared in ``threaded_order_cli_addini``: from ``-o``, else the
+        configuration file, else its default. ValueError for a setting nobody declared."""
+        if self.settings is None:
+            raise ValueError(f"unknown setting {name!r}: no plugin declared it")
+        return self.settings.get(name)
 
     def getoption(self, name: str, default: Optional[Any] = None) -> Any:
         """An option's value by its name without dashes (``"workers"``, ``"my_opt"``)."""

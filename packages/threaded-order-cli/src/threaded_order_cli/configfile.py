@@ -4,7 +4,8 @@ The rootdir is the nearest folder, from the current one up, that holds ``pyproje
 ``mtrun.toml`` or ``.git`` (the current folder when none does); ``--rootdir`` overrides it and
 ``-c FILE`` names the file (its folder is then the rootdir). ``mtrun.toml`` holds the keys at
 its top level, ``pyproject.toml`` under ``[tool.mtrun]``. Every key becomes options put before
-the command line's, so the command line wins; an unknown key is an error, not ignored.
+the command line's, so the command line wins. Other keys are plugins' settings
+(``settings.py``); one that no plugin declares is an error, not ignored.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 from .config import UsageError
-from .flags import suggestion
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -36,6 +36,8 @@ class FileConfig(NamedTuple):
     testpaths: list[str]
     norecursedirs: list[str]
     state: dict[str, Any]
+    settings: dict[str, Any] = {}  # the keys left for plugins' settings
+    label: str = ""  # how errors name the file: "pyproject.toml: [tool.mtrun]"
 
     def shown_path(self) -> str:
         if self.path is None:
@@ -120,11 +122,6 @@ def _from_table(table: dict[str, Any], rootdir: Path, path: Path) -> FileConfig:
     def fail(key: str, what: str) -> UsageError:
         return UsageError(f"{where}: {key}: {what}")
 
-    for key in table:
-        if key not in KEYS:
-            meant = suggestion(key, KEYS)
-            hint = f"; did you mean {meant!r}?" if meant else f" (known: {', '.join(KEYS)})"
-            raise UsageError(f"{where}: unknown key {key!r}{hint}")
     args: list[str] = []
     if "workers" in table:
         args += ["--workers", str(_integer(table["workers"], 1, fail("workers", "want an "
@@ -159,7 +156,8 @@ def _from_table(table: dict[str, Any], rootdir: Path, path: Path) -> FileConfig:
         if key.startswith("_") or key == "results":
             raise fail("state", f"{key!r} is a reserved key")
     return FileConfig(rootdir, path, args, _strings(table, "testpaths", fail),
-                      _strings(table, "norecursedirs", fail), dict(state))
+                      _strings(table, "norecursedirs", fail), dict(state),
+                      {key: value for key, value in table.items() if key not in KEYS}, where)
 
 
 def _integer(value: Any, least: int, error: UsageError) -> int:

@@ -39,8 +39,6 @@ PYTEST_OPTIONS: dict[str, str] = {
     "noconftest": "mtrun has no conftest.py",
     "import-mode": "mtrun imports each test file by path",
     "basetemp": _NO_EQUIVALENT,
-    "o": "use [tool.mtrun] in pyproject.toml, or mtrun.toml",
-    "override-ini": "use [tool.mtrun] in pyproject.toml, or mtrun.toml",
     "strict-markers": _NO_EQUIVALENT,
     "strict-config": "mtrun always refuses an unknown configuration key",
     "strict": _NO_EQUIVALENT,

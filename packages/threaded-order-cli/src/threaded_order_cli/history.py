@@ -49,6 +49,7 @@ class CacheProvider:
         self.durations: dict[str, float] = {}  # node id: expected seconds
         self.header: Optional[str] = None
         self.store: Optional[Path] = None
+        self.reused: dict[str, Any] = {}  # --lf --skip-deps: task name: stored result
 
     @hookimpl
     def threaded_order_cli_addoption(self, add_option: Callable[..., None]) -> None:
@@ -121,13 +122,52 @@ class CacheProvider:
             return chosen
         from .collect import selection  # collect -> terminal -> this module: import late
 
-        rerun = selection(all_tasks, {t.name for t in chosen if _node(t) in failed}, True)
+        names = {t.name for t in chosen if _node(t) in failed}
+        again: list[str] = []  # dependencies with no stored result, run for real
+        if config.getoption("skip_deps"):
+            names, again = self._reuse(all_tasks, names)
+        rerun = selection(all_tasks, names, not config.getoption("skip_deps"))
         extra = len(rerun) - len(failed)
         self.header = (f"run-last-failure: rerun previous {len(failed)} "
                        f"failure{'' if len(failed) == 1 else 's'}"
                        + (f" (+{extra} dependenc{'y' if extra == 1 else 'ies'})"
                           if extra else ""))
+        if self.reused:
+            self.header += (f"; {len(self.reused)} dependenc"
+                            f"{'y' if len(self.reused) == 1 else 'ies'} from stored results")
+        if again:
+            shown = ", ".join(again[:3]) + (f" and {len(again) - 3} more" if len(again) > 3
+                                            else "")
+            self.header += f"; no stored result for {shown}: run again"
         return rerun
+
+    def _reuse(self, all_tasks: list[Task], failed: set[str]) -> tuple[set[str], list[str]]:
+        """``--lf --skip-deps``: the failed tasks, and the dependencies that have no stored
+        result (with theirs); the others' stored results stand in for them."""
+        stored = self.cache.results() if self.cache is not None else {}
+        by_name = {t.name: t for t in all_tasks}
+        chosen, again = set(failed), []
+        stack = list(failed)
+        while stack:
+            for dep in by_name[stack.pop()].after:
+                if dep not in by_name or dep in chosen or dep in self.reused:
+                    continue
+                node = _node(by_name[dep])
+                if self.outcomes.get(node) == PASSED and node in stored:
+                    self.reused[dep] = stored[node]
+                else:
+                    chosen.add(dep)
+                    again.append(dep)
+                    stack.append(dep)
+        return chosen, again
+
+    def seed(self, state: dict[str, Any]) -> None:
+        """The stored results of the dependencies ``--lf --skip-deps`` does not run, into
+        ``state["results"]`` for the tasks that read them."""
+        if self.reused:
+            results = state.setdefault("results", {})
+            for name, value in self.reused.items():
+                results.setdefault(name, value)
 
     def expected(self, tasks: list[Task]) -> dict[str, float]:
         """Expected seconds per task name, for the scheduler; tasks never timed are left
@@ -145,6 +185,22 @@ class CacheProvider:
 
     # -- after the run ----------------------------------------------------------------
 
+    @staticmethod
+    def _results(summary: Summary, values: Any) -> tuple[dict[str, Any], set[str]]:
+        """This run's results to keep (passed, and JSON keeps them) and to drop (ran and
+        did not pass, or a value JSON cannot keep)."""
+        kept: dict[str, Any] = {}
+        dropped: set[str] = set()
+        values = values if isinstance(values, dict) else {}
+        for name, result in summary["tasks"].items():
+            if result.start is None:
+                continue
+            if result.status == PASSED and name in values and cache.storable(values[name]):
+                kept[result.node_id] = values[name]
+            else:
+                dropped.add(result.node_id)
+        return kept, dropped
+
     @hookimpl
     def threaded_order_cli_unconfigure(self, config: Config, exitcode: int,
                                        summary: Optional[Summary]) -> None:
@@ -161,6 +217,7 @@ class CacheProvider:
                 outcomes[node] = result.status
         try:
             saved = self.cache.save(outcomes, durations)
+            self.cache.save_results(*self._results(summary, config.state.get("results")))
         except OSError as exc:
             _warn(f"cannot write the cache in {self.cache.path}: {cache.problem(exc)}")
             saved = {k: {"mean": v, "last": v} for k, v in durations.items()}
@@ -177,9 +234,6 @@ class CacheProvider:
 
 def check_options(params: dict[str, Any], rootdir: Path) -> None:
     """What the plugin's options cannot do, refused in one line before anything runs."""
-    if params.get("last_failed") and params.get("skip_deps"):
-        raise UsageError("--lf --skip-deps: reusing the stored results of the dependencies "
-                         "is not supported; --lf runs them for real")
     store = params.get("store_durations")
     if store is not None:
         folder = (rootdir / (store or cache.DURATIONS_FILE)).parent

@@ -53,7 +53,7 @@ class CliHooks(Hooks):
         return found
 
     @staticmethod
-    def _first(call: Callable[..., Any], what: str, keep: type[UsageError],
+    def _first(call: Callable[..., Any], what: str, keep: type[Exception],
                **kwargs: Any) -> Any:
         """A firstresult hook: its answer; an error in one line naming the option."""
         try:
@@ -67,6 +67,9 @@ class CliHooks(Hooks):
 
     def addoption(self, add_option: Callable[..., None]) -> None:
         self._notify("threaded_order_cli_addoption", add_option=add_option)
+
+    def addini(self, add_ini: Callable[..., None]) -> None:
+        self._notify("threaded_order_cli_addini", add_ini=add_ini)
 
     # -- reporters and executors ----------------------------------------------------------
 

@@ -36,6 +36,17 @@ def threaded_order_cli_addoption(add_option: Callable[..., None]) -> None:
 
 
 @hookspec
+def threaded_order_cli_addini(add_ini: Callable[..., None]) -> None:
+    """Declare settings, as pytest's ``parser.addini``.
+
+    ``add_ini("junit_family", "help", default="xunit2", choices=("xunit1", "xunit2"))``: the
+    default's type (str, bool, int or a list of strings) is the setting's. Users set it in
+    ``[tool.mtrun]`` (or ``mtrun.toml``) or with ``-o NAME=VALUE``; read it back with
+    ``config.getini("junit_family")``.
+    """
+
+
+@hookspec
 def threaded_order_cli_reporters() -> Optional[dict[str, str]]:
     """Name the reporters this plugin offers, for ``--reporter NAME[=DEST]``.
 
@@ -49,7 +60,7 @@ def threaded_order_cli_make_reporter(name: str, dest: Optional[str], config: Con
 
     Called before collection, so a bad DEST (an unwritable path) is caught before the run:
     raise ``ReporterError`` with one line that says what is wrong. The object returned is
-    registered as a plugin for the run. ``threaded_order_cli.reporting`` has the helpers:
+    registered as a plugin for the run. ``threaded_order.reporting`` has the helpers:
     ``Destination(name, dest, config)`` (or ``check_file``) checks DEST, refuses one that
     another reporter already writes, and writes the report whole or not at all.
     """

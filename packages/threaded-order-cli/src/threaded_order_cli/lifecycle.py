@@ -34,6 +34,7 @@ from .config import (
     EXIT_OK,
     EXIT_TESTS_FAILED,
     EXIT_USAGE_ERROR,
+    ReporterError,
     UsageError,
 )
 from .terminal import discard_rest
@@ -297,6 +298,8 @@ def outcome(exc: BaseException, verbose: bool) -> Outcome:
     """The exit code and the error line for what stopped mtrun."""
     if isinstance(exc, UsageError):
         code, message = exc.exit_code, safe_str(exc)
+    elif isinstance(exc, ReporterError):
+        code, message = EXIT_USAGE_ERROR, safe_str(exc)
     elif isinstance(exc, click.exceptions.Exit):
         return Outcome(exc.exit_code)
     elif isinstance(exc, click.ClickException):

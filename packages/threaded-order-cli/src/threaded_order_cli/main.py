@@ -57,6 +57,7 @@ from .options import (
     parse_state_pairs,
     split_targets,
 )
+from .settings import Settings
 from .terminal import NAME as TERMINAL_REPORTER
 from .terminal import TerminalReporter, colour_wanted, visible
 
@@ -166,8 +167,13 @@ def _run(argv: list[str], life: Lifecycle) -> int:
 
     hooks.addoption(add_option)
     command = make_command(extra_options)
+    settings = Settings(file_config.settings, file_config.label,  # before parsing: -h lists them
+                        (), configfile.KEYS)
+    hooks.addini(settings.add_ini)
     with command.make_context("mtrun", normalize_argv(argv)) as ctx:
         params: dict[str, Any] = command.invoke(ctx)
+    settings.overrides = tuple(params["override_ini"])
+    settings.resolve()
     if params["show_version"]:
         show.versions(pm)
         return EXIT_OK
@@ -175,7 +181,7 @@ def _run(argv: list[str], life: Lifecycle) -> int:
         show.plugins(hooks)
         return EXIT_OK
     if params["show_config"]:
-        for text in configfile.describe(file_config):
+        for text in configfile.describe(file_config) + settings.describe():
             click.echo(text)
         return EXIT_OK
     targets, extra_state, seeded = split_targets(params["targets"], long_names(command))
@@ -198,6 +204,7 @@ def _run(argv: list[str], life: Lifecycle) -> int:
     given = {**parse_state_pairs(params["state_pairs"]), **extra_state}
     state.update(given)
     config = Config(params, pm, file_config.rootdir, state, hooks)
+    config.settings = settings
     config.configfile = file_config.shown_path()
     config.state_keys = list(given)
     config.early_plugins = blocked_and_early(argv)[1]
@@ -330,6 +337,8 @@ def _collect_and_run(config: Config, targets: list[str], seeded: dict[str, str],
     config.executor = executors.make(config, params["executor_name"],
                                      params["executor_address"], workers)
     _setup_state(config, collected.modules, seeded)
+    if cached is not None:  # --lf --skip-deps: the stored results of what does not run
+        cached.seed(config.state)
     try:
         scheduler = Scheduler(
             workers, state=config.state, clear_results_on_start=False,

@@ -67,6 +67,8 @@ def base_options() -> list[click.Parameter]:
           help="List the tasks with their dependencies and tags, then exit."),
         o(["--graph"], type=click.Choice(GRAPH_FORMATS), is_flag=False,
           flag_value="text", help="Print the dependency graph (text, mermaid or dot) and exit."),
+        o(["-o", "--override-ini", "override_ini"], multiple=True, metavar="NAME=VALUE",
+          help="Set a plugin's setting (as in [tool.mtrun]); repeatable."),
         o(["--state", "state_pairs"], multiple=True, metavar="KEY=VALUE",
           help="Add KEY=VALUE to the initial state, whatever KEY is; repeatable."),
         o(["--state-file"], type=click.Path(dir_okay=False, path_type=Path),

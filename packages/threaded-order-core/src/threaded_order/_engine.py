@@ -10,7 +10,8 @@ Threads and locks
 - Fixed after ``Run.__init__`` (read by any thread without the lock): ``tasks``,
   ``dependents``, ``state``, ``results_dict``, ``state_lock``, ``skip_dependents``,
   ``max_failures``, ``emit``, ``capture``, ``context``, ``policies``, ``clock0``, ``wall0``,
-  ``lock``, ``wakeup``, ``events``.
+  ``lock``, ``wakeup``, ``events``. ``scopes`` (``Scheduler.task_scopes``) is filled by
+  plugins in ``scheduler_start``, before the first worker starts, and only read after.
 - Guarded by ``Run.lock`` (a ``_mutex.Mutex``): everything else (``pending``, ``initial``,
   ``ready``, ``blocked``, ``running``, ``records``, ``ran``, ``remaining``, ``failures``,
   ``idle``, ``stop_reason``, ``finished``), the ``GroupSlots`` in ``groups`` and the
@@ -19,6 +20,7 @@ Threads and locks
 - ``events`` is a ``SimpleQueue``: workers put under the lock, so events follow the graph;
   only the scheduler thread (the caller of ``start()``) takes from it, and only it calls
   hooks. A signal handler may put on it too (``request_interrupt``): ``put`` is reentrant.
+- Plugins' code runs on a worker only inside ``scopes`` (entered around each body).
 
 Invariants (tests/core enforces them):
 - A task index is in exactly one of: pending (indegree > 0), ``initial``/``ready``, parked
@@ -34,10 +36,12 @@ Invariants (tests/core enforces them):
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import threading
 import time
+from contextlib import AbstractContextManager
 from heapq import heappop, heappush
 from operator import attrgetter
 from queue import SimpleQueue
@@ -51,7 +55,7 @@ from ._workers import WorkerStarts
 from .context import worker_slot
 from .graph import Compiled
 from .outcomes import apply_outcome, classify, dependency_reason
-from .results import CANCELLED, FAILED, PASSED, SKIPPED, XPASSED, TaskResult
+from .results import CANCELLED, FAILED, PASSED, SKIPPED, XPASSED, TaskResult, node_id
 
 _START, _DONE, _END, _INTERRUPT = 0, 1, 2, 3
 _GROUP = attrgetter("group")
@@ -84,8 +88,11 @@ class Run:
         default_retries: int = 0,
         default_timeout: Optional[float] = None,
         bodies: Optional[BodyRunner] = None,
+        scopes: Optional[list[Callable[[str], AbstractContextManager[Any]]]] = None,
     ) -> None:
         self.tasks = compiled.tasks
+        # Scheduler.task_scopes, the same list: plugins fill it before the workers start.
+        self.scopes = scopes if scopes is not None else []
         self.dependents = compiled.dependents
         self.pending = compiled.indegree[:]
         # Ready tasks start lowest index first. Those ready at the outset are already in
@@ -173,6 +180,8 @@ class Run:
         acquire, release = self.lock.take, self.lock.give
         finish = self._finish
         execute = self._execute if self.bodies is None else self.bodies.run_body
+        if self.scopes:  # chosen once per worker: a run without scopes pays nothing per task
+            execute = functools.partial(self._scoped, execute)
         tasks, slot = self.tasks, worker_slot()  # current_task(): see context.py
         result: Optional[TaskResult] = None
         index = -1
@@ -216,6 +225,17 @@ class Run:
                 result = _internal_error(self.tasks[index].name, thread_name, exc)
             if _fork.forked:  # the body forked, and this is the child coming back
                 _fork.exit_child(result.status == PASSED)
+
+    def _scoped(self, execute: Callable[[int, str], TaskResult], index: int,
+                thread_name: str) -> TaskResult:
+        """The body inside the plugins' task scopes, on this worker and in its context, so a
+        ContextVar they set reaches the body and is reset before the next task. A scope
+        that raises makes the task an internal error (see ``_work_loop``)."""
+        task = self.tasks[index]
+        with contextlib.ExitStack() as stack:
+            for scope in list(self.scopes):
+                stack.enter_context(scope(node_id(task.name, task.module)))
+            return execute(index, thread_name)
 
     def _execute(self, index: int, thread_name: str) -> TaskResult:
         task = self.tasks[index]

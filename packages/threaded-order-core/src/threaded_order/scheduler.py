@@ -9,13 +9,14 @@ import os
 import threading
 import time
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 from ._capture import Capture
 from ._engine import _END, Run
 from ._hooks import DISPATCH_CODE, Callback, SchedulerHooks
-from ._order import check_order, critical_path, efficiency, renumbered
+from ._order import check_order, critical_path, efficiency, inverse, renumbered
 from ._signals import SigintRelay
 from ._text import check_seconds
 from .graph import DAGraph, Task, normalize_after
@@ -116,6 +117,11 @@ class Scheduler:
             self.plugin_manager.register(plugin)
         self._running: Optional[Run] = None
         self._start_guard = threading.Lock()
+        # Context managers entered on the worker around each task body, each made by
+        # ``scope(node_id)``: a ContextVar set there reaches the body (a structlog reporter
+        # binds ``task`` this way). Plugins add theirs in ``threaded_order_scheduler_start``,
+        # before any worker starts, and remove them in ``threaded_order_scheduler_done``.
+        self.task_scopes: list[Callable[[str], AbstractContextManager[Any]]] = []
         if setup_logging or verbose:
             from .thread_logging import configure_logging
 
@@ -236,7 +242,7 @@ class Scheduler:
         run = Run(
             compiled, self.workers, self.state, self.store_results, self.skip_dependents,
             self.max_failures, emit, self.capture, self.limits, self.retries, self.timeout,
-            remote,
+            remote, self.task_scopes,
         )
         meta = {"total_tasks": len(compiled.tasks), "workers": self.workers,
                 "start_time": run.wall0}
@@ -254,9 +260,7 @@ class Scheduler:
             duration = time.perf_counter() - run.clock0
             records = run.records
             if renumbering is not None:  # back to registration order, for every reader
-                records = [None] * len(records)
-                for new, old in enumerate(renumbering):
-                    records[old] = run.records[new]
+                records = list(map(records.__getitem__, inverse(renumbering)))
             tasks: dict[str, TaskResult] = {r.name: r for r in records if r is not None}
             summary = build_summary(
                 tasks, run.ran, run.wall0, time.time(), duration,

@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import platform
 import re
+import uuid
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from threaded_order import (
@@ -24,11 +27,17 @@ from threaded_order import (
     exit_status,
     hookimpl,
 )
-from threaded_order_cli.reporting import Destination, relative_to_rootdir
+from threaded_order.reporting import (
+    Destination,
+    crash_location,
+    relative_to_rootdir,
+    task_location,
+)
 
 from . import SCHEMA_VERSION
 
 if TYPE_CHECKING:
+    from threaded_order import Scheduler
     from threaded_order.results import Summary
     from threaded_order_cli.config import Config
 # "tests/test_x.py:12": a collection error's path with the line it is about.
@@ -41,22 +50,30 @@ def iso_utc(epoch: Optional[float]) -> Optional[str]:
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="microseconds")
 
 
-def task_record(result: TaskResult) -> dict[str, Any]:
+Location = Optional[tuple[str, int]]
+
+
+def task_record(result: TaskResult, location: Location = None,
+                rootdir: Any = None) -> dict[str, Any]:
     """One task: what ran where and when, how it ended and what it printed.
 
-    ``error`` is set only for failed tasks; a skipped, cancelled, xfailed or xpassed task
-    says why in ``skip_reason`` instead. ``failed_attempts`` are the errors of earlier tries of a
-    retried task (one that passed after them is flaky).
+    ``location`` is where its function is defined (``path``, ``line``). ``error`` and
+    ``crash`` are set only for failed tasks; a skipped, cancelled, xfailed or xpassed task
+    says why in ``skip_reason`` instead. ``failed_attempts`` are the errors of earlier tries
+    of a retried task (one that passed after them is flaky).
     """
-    error = None
+    error = crash = None
     if result.status == FAILED:
         error = {
             "type": result.error_type, "message": result.error, "traceback": result.traceback,
         }
+        crash = crash_record(result, location, rootdir)
     return {
         "id": result.node_id,
         "name": result.name,
         "module": result.module,
+        "path": location[0] if location else None,
+        "line": location[1] if location else None,
         "status": result.status,
         "duration": result.duration,
         "start": result.start,
@@ -66,6 +83,7 @@ def task_record(result: TaskResult) -> dict[str, Any]:
         "after": list(result.after),
         "tags": list(result.tags),
         "error": error,
+        "crash": crash,
         "failed_attempts": [
             {"type": a.get("error_type"), "message": a.get("error"),
              "traceback": a.get("traceback")}
@@ -78,19 +96,55 @@ def task_record(result: TaskResult) -> dict[str, Any]:
     }
 
 
+def crash_record(result: TaskResult, location: Location, rootdir: Any) -> dict[str, Any]:
+    """Where a failure happened, as pytest-json-report's ``crash``, and ``Type: message``:
+    the innermost frame of the traceback in the task's own file. A traceback that never
+    passes through that file is the runner's (a worker process that died, a timeout, a
+    strict xpass): the task's ``def`` then, a line in the user's code, not in the stdlib."""
+    where = crash_location(result.traceback, location[0] if location else result.module,
+                           rootdir)
+    if location is not None and (where is None or where[0] != location[0]):
+        where = location
+    kind, text = result.error_type or "Error", result.error or ""
+    return {
+        "path": where[0] if where else None,
+        "line": where[1] if where else None,
+        "message": f"{kind}: {text}" if text else kind,
+    }
+
+
+def locations(tasks: Iterable[Any], rootdir: Any) -> dict[str, Location]:
+    """Each task's ``(path, def line)`` by name; a task with no source maps to None."""
+    found: dict[str, Location] = {}
+    for task in tasks:
+        try:
+            found[task.name] = task_location(task, rootdir)
+        except Exception:  # a hostile callable must not cost the report
+            found[task.name] = None
+    return found
+
+
 def build_report(
     summary: Optional[Summary],
     exitcode: int,
     collection_errors: list[dict[str, Any]],
     shard: Optional[str] = None,
+    *,
+    run_id: Optional[str] = None,
+    where: Optional[Mapping[str, Location]] = None,
+    rootdir: Any = None,
 ) -> dict[str, Any]:
     """The document; ``summary`` is None when no run happened (collection failed).
-    ``shard``: ``"2/4"`` under ``mtrun --shard 2/4``."""
+    ``shard``: ``"2/4"`` under ``mtrun --shard 2/4``; ``run_id``: mtrun's, else a new one;
+    ``where``: each task's ``(path, def line)`` by name (see ``locations``), relative to
+    ``rootdir``."""
     tasks = list(summary["tasks"].values()) if summary else []
+    where = where or {}
     counts = {s: sum(1 for t in tasks if t.status == s) for s in (PASSED, FAILED, SKIPPED,
                                                                    CANCELLED, XFAILED, XPASSED)}
     return {
         "schema_version": SCHEMA_VERSION,
+        "run_id": run_id or uuid.uuid4().hex,
         "created": iso_utc(datetime.now(timezone.utc).timestamp()),
         "started_at": iso_utc(summary["started_at"]) if summary else None,
         "finished_at": iso_utc(summary["finished_at"]) if summary else None,
@@ -107,7 +161,7 @@ def build_report(
             "platform": platform.platform(),
             "threaded_order": __version__,
         },
-        "tasks": [task_record(t) for t in tasks],
+        "tasks": [task_record(t, where.get(t.name), rootdir) for t in tasks],
         "collection_errors": list(collection_errors),
         "plugin_errors": list(summary["plugin_errors"]) if summary else [],
         "critical_path": _entry(summary, "critical_path"),
@@ -120,6 +174,13 @@ def _entry(summary: Optional[Summary], key: str) -> Optional[dict[str, Any]]:
     """A summary entry the core may leave out (an older core): a copy, or None."""
     value: Any = dict(summary).get(key) if summary else None
     return dict(value) if isinstance(value, dict) and value else None
+
+
+def _cwd() -> Optional[Path]:
+    try:
+        return Path.cwd()
+    except OSError:  # removed under us: paths stay absolute
+        return None
 
 
 def serialize(document: dict[str, Any]) -> bytes:
@@ -142,12 +203,24 @@ class JSONReporter:
         self.destination = Destination("json", dest, config)
         self.config = config
         self.collection_errors: list[dict[str, Any]] = []
+        # Paths are relative to mtrun's rootdir, or to where a plain Scheduler was set up.
+        self.rootdir = getattr(config, "rootdir", None) if config is not None else _cwd()
+        self.tasks: dict[str, Any] = {}  # the run's tasks by name, for where they are
 
     def _write(self, summary: Optional[Summary], exitcode: int) -> None:
         shard = self.config.getoption("shard") if self.config is not None else None
+        tasks = {t.name: t for t in getattr(self.config, "tasks", None) or ()}
+        tasks.update(self.tasks)
         document = build_report(summary, exitcode, self.collection_errors,
-                                None if shard is None else str(shard))
+                                None if shard is None else str(shard),
+                                run_id=getattr(self.config, "run_id", None),
+                                where=locations(tasks.values(), self.rootdir),
+                                rootdir=self.rootdir)
         self.destination.write(serialize(document))
+
+    @hookimpl
+    def threaded_order_scheduler_start(self, scheduler: Scheduler) -> None:
+        self.tasks = dict(scheduler.graph.nodes)
 
     @hookimpl
     def threaded_order_scheduler_done(self, summary: Summary) -> None:

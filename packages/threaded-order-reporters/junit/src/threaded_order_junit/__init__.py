@@ -1,4 +1,5 @@
-"""The junit reporter for mtrun: a JUnit XML file (pytest's xunit2 shape) for CI servers.
+"""The junit reporter for mtrun: a JUnit XML file in pytest's shape (xunit2, or xunit1 with
+``file`` and ``line``) for CI servers.
 
 ``JUnitReporter`` is imported lazily, so loading the entry point costs nothing when the
 reporter is not selected.

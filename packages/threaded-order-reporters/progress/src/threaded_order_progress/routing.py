@@ -6,9 +6,11 @@ terminal (``sys.stdout``/``sys.stderr``, logging ``StreamHandler``s, the termina
 reporter's output) are swapped for a ``LineProxy`` that prints whole lines above the bar,
 and they are put back afterwards.
 
-Only the scheduler thread draws. A line written on the scheduler thread is printed at once;
-a line from a worker (``print`` under ``-s``, logging) goes to a queue that the scheduler
-thread empties at the next hook, so the console never races with the bar's redraws.
+A complete line is printed at once, on the thread that wrote it (a worker's ``print``
+under ``-s`` shows while the task still runs), under the lock that rich's refresh thread
+holds while it redraws: a line and a redraw never interleave. A process forked by a task
+writes to the real stream instead: the lock may have been held, at the fork, by a thread
+that does not exist in it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from __future__ import annotations
 import codecs
 import io
 import logging
+import os
 import sys
 import threading
-from queue import Empty, SimpleQueue
+from contextlib import AbstractContextManager
 from typing import Any, Optional, TextIO
 
 from rich.console import Console
@@ -56,7 +59,7 @@ class LineProxy(io.TextIOBase):
         if rest:
             self._pending[key] = rest
         if newline:
-            self.router.emit(complete)
+            self.router.emit(complete, self.real)
         return len(text)
 
     def flush(self) -> None:
@@ -69,7 +72,7 @@ class LineProxy(io.TextIOBase):
         for key in list(self._pending):
             text = self._pending.pop(key, "")
             if text:
-                self.router.emit(text)
+                self.router.emit(text, self.real)
 
     def isatty(self) -> bool:
         return isatty(self.real)
@@ -138,34 +141,31 @@ class BytesProxy(io.BufferedIOBase):
 
 
 class Router:
-    """Swaps terminal streams for proxies, prints their lines on the scheduler thread, and
-    puts back exactly what it swapped."""
+    """Swaps terminal streams for proxies, prints their lines above the bar, and puts back
+    exactly what it swapped.
 
-    def __init__(self, console: Console) -> None:
+    ``lock``: held while a line is printed; the live display's own lock, so that the line
+    and the display's redraws take turns.
+    """
+
+    def __init__(self, console: Console,
+                 lock: Optional[AbstractContextManager[Any]] = None) -> None:
         self.console = console
-        self.owner = threading.get_ident()  # the scheduler thread: the only one that draws
-        self.outbox: SimpleQueue[str] = SimpleQueue()
+        self.lock: AbstractContextManager[Any] = lock if lock is not None else threading.RLock()
+        self.pid = os.getpid()
         self.proxies: dict[int, LineProxy] = {}
         self.undo: list[tuple[Any, str, Any, LineProxy]] = []
 
-    def emit(self, text: str) -> None:
-        if threading.get_ident() == self.owner:
-            self.drain()
-            self._print(text)
-        else:
-            self.outbox.put(text)
-
-    def drain(self) -> None:
-        """Print the lines workers wrote since the last hook (scheduler thread only)."""
-        while True:
-            try:
-                text = self.outbox.get_nowait()
-            except Empty:
-                return
-            self._print(text)
-
-    def _print(self, text: str) -> None:
-        self.console.print(Text.from_ansi(text), soft_wrap=True, highlight=False)
+    def emit(self, text: str, real: Optional[Any] = None) -> None:
+        """Print one line above the bar, now, whichever thread wrote it (in a forked
+        child: to ``real``, the stream the proxy stands for)."""
+        if os.getpid() != self.pid:
+            stream = real if real is not None else self.console.file
+            stream.write(text + "\n")
+            stream.flush()
+            return
+        with self.lock:
+            self.console.print(Text.from_ansi(text), soft_wrap=True, highlight=False)
 
     def proxy_for(self, stream: Any) -> Optional[LineProxy]:
         """The proxy of a terminal stream; None for files, pipes and proxies."""
@@ -195,7 +195,6 @@ class Router:
         """Print what is left, then put back each stream that still holds our proxy."""
         for proxy in self.proxies.values():
             proxy.flush_pending()
-        self.drain()
         for owner, attribute, old, proxy in reversed(self.undo):
             if not attribute:
                 if owner.stream is proxy:

@@ -2,16 +2,23 @@
 
 It uses ``structlog.wrap_logger`` with every setting given, never ``structlog.configure``,
 so an application's own structlog setup is neither read nor changed.
+
+Hooks run on the scheduler thread, which learns of a task's start from a queue after the
+worker has already begun the body: a line written at the ``task_start`` hook would come
+after the task's own first lines, in time and in the file. So a task's ``task_start`` and
+``task_run`` lines wait for its end and are written just before its ``task_done``, stamped
+with the worker's start (``TaskResult.start``, epoch seconds) and its finish; sorted by
+timestamp, a task's own lines fall inside its ``task_run`` ... ``task_done`` span. Its
+``logging`` records (``stdlib``) are written in that span in the file too.
 """
 
 from __future__ import annotations
 
-import contextlib
-import sys
-from typing import IO, TYPE_CHECKING, Any, Optional
-
-import structlog
-from structlog.typing import EventDict, WrappedLogger
+import os
+import socket
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, Optional
 
 from threaded_order import (
     CANCELLED,
@@ -23,134 +30,21 @@ from threaded_order import (
     TaskResult,
     hookimpl,
 )
+from threaded_order.reporting import STDOUT, check_file, claim
 from threaded_order.results import node_id
-from threaded_order_cli.reporting import (
-    STDOUT,
-    check_file,
-    claim,
-    discard,
-    open_beside,
-    publish,
-    replaceable,
-)
 
-from .context import TASK_NAMES
+from .context import TaskScope
+from .lines import AT, Common, at_ceil, at_floor, make_logger
+from .sink import Sink
+from .stdlib import StdlibBridge, check_level
+from .tracebacks import exception_dicts
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from threaded_order import Summary
     from threaded_order_cli.config import Config
 
 _LEVELS = {PASSED: "info", FAILED: "error", SKIPPED: "warning", CANCELLED: "warning",
            XFAILED: "info", XPASSED: "warning"}
-_FIRST_KEYS = ("timestamp", "level", "event")
-
-
-class _Sink:
-    """The end of the processor chain: writes each rendered line and flushes it.
-
-    stderr and stdout are looked up at each write, so a live display that redirects them
-    (the progress reporter) still gets our lines. A file is written beside its DEST and
-    renamed over it when the run ends (``close``), so the DEST holds every line of a run or
-    none, never half of one; a later run's lines are added to it the same way. After a write
-    fails, the rest of the run's lines are dropped, so the failure is reported once rather
-    than per event.
-    """
-
-    def __init__(self, stream: Optional[str], path: Optional[Path]) -> None:
-        self.stream = stream
-        self.path = path
-        self.file: Optional[IO[bytes]] = None
-        self.temp: Optional[Path] = None
-        self.opened_before = False
-        self.failed = False
-
-    def msg(self, message: str) -> None:
-        if self.failed:
-            return
-        try:
-            if self.path is None:
-                out = getattr(sys, self.stream or "stderr")
-                out.write(message + "\n")
-                out.flush()
-                return
-            if self.file is None:
-                self._open(self.path)
-            assert self.file is not None
-            self.file.write((message + "\n").encode("utf-8", "backslashreplace"))
-            self.file.flush()
-        except OSError as exc:
-            self.failed = True
-            self._discard(stale=True)
-            raise self._error(exc) from None
-
-    debug = info = warning = error = critical = exception = log = msg
-
-    def _open(self, path: Path) -> None:
-        if not replaceable(path):  # /dev/null, a FIFO: nothing to rename over
-            self.file = open(path, "ab" if self.opened_before else "wb")  # noqa: SIM115
-        else:
-            self.file, self.temp = open_beside(path)
-            if self.opened_before and path.exists():  # an earlier run's lines come first
-                self.file.write(path.read_bytes())
-        self.opened_before = True
-
-    def _discard(self, stale: bool) -> None:
-        file, self.file = self.file, None
-        if file is not None:
-            with contextlib.suppress(OSError):
-                file.close()
-        temp, self.temp = self.temp, None
-        if temp is not None:
-            discard(temp, self.path if stale else None)
-
-    def close(self) -> None:
-        """Put the run's lines in place; a failure is one line, raised once."""
-        file, temp = self.file, self.temp
-        try:
-            if file is not None:
-                file.close()
-                if temp is not None and self.path is not None:
-                    publish(temp, self.path)
-                    self.temp = None
-        except OSError as exc:
-            self._discard(stale=True)
-            raise self._error(exc) from None
-        finally:
-            self.file = None
-            self._discard(stale=False)
-            self.failed = False
-
-    def _error(self, exc: OSError) -> OSError:
-        return OSError(f"structlog reporter: cannot write {str(self)!r}: {exc.strerror or exc}")
-
-    def __str__(self) -> str:
-        return str(self.path) if self.path is not None else (self.stream or "stderr")
-
-
-def _order(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """timestamp, level and event first; fields that do not apply (None) left out."""
-    ordered = {key: event_dict.pop(key) for key in _FIRST_KEYS if key in event_dict}
-    ordered.update((k, v) for k, v in event_dict.items() if v is not None)
-    return ordered
-
-
-def make_logger(sink: Any) -> Any:
-    """A structlog logger with all its settings given here, none taken from the global
-    configuration."""
-    return structlog.wrap_logger(
-        sink,
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
-            _order,
-            structlog.processors.JSONRenderer(),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(0),
-        context_class=dict,
-        cache_logger_on_first_use=False,
-    )
 
 
 def _error(result: TaskResult) -> Optional[str]:
@@ -159,24 +53,51 @@ def _error(result: TaskResult) -> Optional[str]:
     return f"{result.error_type}: {result.error}" if result.error_type else result.error
 
 
+def _setting(config: Any, name: str, default: Any) -> Any:
+    """mtrun's ``[tool.mtrun]`` / ``-o`` setting, or the default outside mtrun."""
+    getini = getattr(config, "getini", None)
+    if getini is None:
+        return default
+    try:
+        return getini(name)
+    except ValueError:  # not declared: this plugin was loaded some other way
+        return default
+
+
 class StructlogReporter:
     """Logs the scheduler's events as JSON lines.
 
     ``dest``: None for stderr, ``"-"`` for stdout, else a file path (checked now, written
-    from the start of each run). Works as a plain scheduler plugin too.
+    from the start of each run). ``stdlib``: the tasks' ``logging`` records become lines
+    too, at the loggers' levels or at ``stdlib_level`` ("INFO", ...) for the run. Works as a
+    plain scheduler plugin too; each ``start()`` is then a run with its own ``run_id``.
     """
 
-    def __init__(self, dest: Optional[str] = None, *, config: Optional[Config] = None) -> None:
+    def __init__(self, dest: Optional[str] = None, *, config: Optional[Config] = None,
+                 stdlib: Optional[bool] = None, stdlib_level: Optional[str] = None) -> None:
         self.config = config
+        if stdlib is None:
+            stdlib = bool(_setting(config, "structlog_stdlib", False))
+        level = check_level(stdlib_level if stdlib_level is not None
+                            else str(_setting(config, "structlog_stdlib_level", "")))
         if dest is None or dest == STDOUT:
             if dest == STDOUT:
                 claim("structlog", STDOUT, config)
-            self.sink = _Sink("stdout" if dest == STDOUT else "stderr", None)
+            self.sink = Sink("stdout" if dest == STDOUT else "stderr", None)
         else:
-            self.sink = _Sink(None, check_file("structlog", dest, config))
-        self.logger = make_logger(self.sink)
-        self.names: dict[Any, str] = {}
+            self.sink = Sink(None, check_file("structlog", dest, config))
+        self.run_id: Optional[str] = getattr(config, "run_id", None)  # mtrun's, for every run
+        self.fields: dict[str, Any] = {"run_id": self.run_id or uuid.uuid4().hex,
+                                       "host": socket.gethostname(), "pid": os.getpid()}
+        common = Common(self.fields)
+        self.logger = make_logger(self.sink, common)
+        self.bridge = StdlibBridge(common, level) if stdlib else None
         self.ids: dict[str, str] = {}  # task name -> node id, stable whatever the targets
+        # Tasks started and not yet done: name -> [when the hook came, worker thread].
+        self.started: dict[str, list[Any]] = {}
+        self.held: dict[str, list[str]] = {}  # node id -> lines its body logged (stdlib)
+        self.scope = TaskScope(self.fields)
+        self.scopes: Optional[list[Any]] = None  # the scheduler's, while we are in it
 
     @hookimpl(optionalhook=True)
     def threaded_order_cli_claims_terminal(self) -> bool:
@@ -186,46 +107,94 @@ class StructlogReporter:
 
     @hookimpl
     def threaded_order_scheduler_start(self, meta: dict[str, Any], scheduler: Any) -> None:
-        self.names = {task.func: name for name, task in scheduler.graph.nodes.items()}
+        self.fields["run_id"] = self.run_id or uuid.uuid4().hex
+        self.fields["pid"] = os.getpid()
         self.ids = {name: node_id(name, task.module)
                     for name, task in scheduler.graph.nodes.items()}
-        TASK_NAMES.update(self.names)
-        self.logger.info(
-            "scheduler_start", total_tasks=meta["total_tasks"], workers=meta["workers"]
-        )
+        self.started = {}
+        scopes = getattr(scheduler, "task_scopes", None)  # entered on the worker per body
+        if isinstance(scopes, list):
+            scopes.append(self.scope)
+            self.scopes = scopes
+        if self.bridge is not None:
+            self.bridge.install()
+        start = meta.get("start_time")
+        self.logger.info("scheduler_start", total_tasks=meta["total_tasks"],
+                         workers=meta["workers"],
+                         **{AT: at_floor(start) if isinstance(start, float) else None})
 
     @hookimpl
     def threaded_order_task_start(self, name: str) -> None:
-        self.logger.debug("task_start", task=self.ids.get(name, name))
+        self.started[name] = [time.time(), None]
 
     @hookimpl
     def threaded_order_task_run(self, name: str, thread: str) -> None:
-        self.logger.debug("task_run", task=self.ids.get(name, name), thread=thread)
+        self.started.setdefault(name, [time.time(), None])[1] = thread
 
     @hookimpl
     def threaded_order_task_done(self, result: TaskResult) -> None:
         self._task_done(result)
 
+    def _began(self, name: str, task: str, start: Optional[float]) -> None:
+        """The task_start and task_run lines of a task that started, stamped with when its
+        body started (else when we heard of it)."""
+        heard, thread = self.started.pop(name)
+        at = at_floor(start if start is not None else heard)
+        self.logger.debug("task_start", task=task, **{AT: at})
+        self.logger.debug("task_run", task=task, thread=thread, **{AT: at})
+
     def _task_done(self, result: TaskResult) -> None:
+        task = self.ids.get(result.name) or result.node_id
+        if result.name in self.started:
+            self._began(result.name, task, result.start)
+        self._drain()
+        for line in self.held.pop(task, ()):
+            self.sink.msg(line)
+        failed = result.status == FAILED
         log = getattr(self.logger, _LEVELS.get(result.status, "info"))
         log(
             "task_done",
-            task=result.node_id,
+            task=task,
             status=result.status,
             duration=round(result.duration, 6),
             thread=result.thread or None,
             error=_error(result),
+            exception=exception_dicts(result.traceback, result.error_type, result.error)
+            if failed else None,
             skip_reason=result.skip_reason,
             attempts=result.attempts if result.attempts > 1 else None,
+            **{AT: at_ceil(result.finish) if result.finish is not None else None},
         )
+
+    def _drain(self) -> None:
+        """Hold the lines the tasks logged through ``logging``, each until its task_done."""
+        if self.bridge is not None:
+            for task, line in self.bridge.drain():
+                self.held.setdefault(task, []).append(line)
+
+    def _leave(self) -> None:
+        """Out of the scheduler: no more task scopes, logging as it was."""
+        if self.scopes is not None:
+            while self.scope in self.scopes:
+                self.scopes.remove(self.scope)
+            self.scopes = None
+        if self.bridge is not None:
+            self.bridge.remove()
 
     @hookimpl
     def threaded_order_scheduler_done(self, summary: Summary) -> None:
         """Cancelled tasks (never started after Ctrl-C) get no task_done hook: log them
         here, so every task has exactly one task_done line."""
         try:
+            self._leave()
             for name in summary["cancelled"]:
                 self._task_done(summary["tasks"][name])
+            for name in list(self.started):  # started, never done (a hook failed): say so
+                self._began(name, self.ids.get(name, name), None)
+            self._drain()
+            for lines in self.held.values():  # a timed-out body that logged after its end
+                for line in lines:
+                    self.sink.msg(line)
             bad = summary["failed"] or summary["interrupted"]
             status = "interrupted" if summary["interrupted"] else "failed" if bad else "passed"
             (self.logger.error if bad else self.logger.info)(
@@ -241,10 +210,10 @@ class StructlogReporter:
                 duration=round(summary["duration"], 6),
             )
         finally:
-            for func, name in self.names.items():
-                if TASK_NAMES.get(func) == name:
-                    del TASK_NAMES[func]
-            self.names = {}
+            self._leave()
+            self.held = {}
+            if self.bridge is not None:
+                self.bridge.lines.clear()
             self.sink.close()
 
     @hookimpl(optionalhook=True)
