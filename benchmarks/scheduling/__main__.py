@@ -1,0 +1,5 @@
+"""``python -m benchmarks.scheduling``."""
+
+from .cli import main
+
+main()
