@@ -28,6 +28,7 @@ _TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
         "# For information about cache directory tags, see:\n"
         "#\thttps://bford.info/cachedir/spec.html\n")
 _GITIGNORE = "# Created by mtrun automatically.\n*\n"
+RESULT_LIMIT = 100_000  # characters of JSON: a bigger return value is not kept
 _SMOOTHING = 0.3  # weight of the newest duration in the smoothed mean
 
 # node id: {"mean": seconds (exponentially weighted), "last": seconds}
@@ -148,12 +149,16 @@ class Cache:
 
 def storable(value: Any) -> bool:
     """Whether JSON gives ``value`` back equal and of the same types (no tuple becomes a
-    list, no int key a string, no NaN): only then can a stored result stand in for a run."""
+    list, no int key a string, no NaN), in at most ``RESULT_LIMIT`` characters: only then
+    can a stored result stand in for a run, and the cache stays small."""
     try:
-        return bool(json.loads(json.dumps(value, allow_nan=False)) == value) and \
-            _same_types(json.loads(json.dumps(value)), value)
+        text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError, RecursionError):
         return False
+    if len(text) > RESULT_LIMIT:
+        return False
+    copy = json.loads(text)
+    return bool(copy == value) and _same_types(copy, value)
 
 
 def _same_types(copy: Any, value: Any) -> bool:
