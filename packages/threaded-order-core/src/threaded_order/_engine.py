@@ -14,8 +14,10 @@ Threads and locks
   plugins in ``scheduler_start``, before the first worker starts, and only read after.
 - Guarded by ``Run.lock`` (a ``_mutex.Mutex``): everything else (``pending``, ``initial``,
   ``ready``, ``blocked``, ``running``, ``records``, ``ran``, ``remaining``, ``failures``,
-  ``idle``, ``stop_reason``, ``finished``), the ``GroupSlots`` in ``groups`` and the
-  ``WorkerStarts`` in ``workers``.
+  ``idle``, ``stop_reason``, ``finished``, ``foreign``), the ``GroupSlots`` in ``groups``
+  and the ``WorkerStarts`` in ``workers``. ``foreign`` only shrinks during a run, so
+  ``_unless_still_running`` reads it without the lock: a stale answer only skips a task
+  whose old body has just ended.
 - ``state_lock`` (the user's, in ``state["_state_lock"]``) guards only ``state["results"]``.
 - ``events`` is a ``SimpleQueue``: workers put under the lock, so events follow the graph;
   only the scheduler thread (the caller of ``start()``) takes from it, and only it calls
@@ -49,6 +51,7 @@ from typing import Any, Callable, Optional, Protocol
 
 from . import _capture, _fork, _policies
 from ._groups import GroupSlots
+from ._leftovers import Leftovers
 from ._mutex import Mutex
 from ._text import format_exception, safe_format_exception, safe_str, type_name
 from ._workers import WorkerStarts
@@ -89,6 +92,7 @@ class Run:
         default_timeout: Optional[float] = None,
         bodies: Optional[BodyRunner] = None,
         scopes: Optional[list[Callable[[str], AbstractContextManager[Any]]]] = None,
+        leftovers: Optional[Leftovers] = None,
     ) -> None:
         self.tasks = compiled.tasks
         # Scheduler.task_scopes, the same list: plugins fill it before the workers start.
@@ -127,6 +131,17 @@ class Run:
         self.groups: Optional[GroupSlots] = None
         if any(map(_GROUP, self.tasks)):  # groups are non-empty strings or None
             self.groups = GroupSlots([t.group for t in self.tasks], limits)
+        # Bodies that earlier runs abandoned, still running (see _leftovers.py): task name:
+        # how many. Their tasks do not start while they run, and they hold group slots.
+        self.leftovers = leftovers
+        self.foreign: dict[str, int] = {}
+        if leftovers is not None:
+            with self.lock:  # a body that ends meanwhile waits for this (leftover_ended)
+                for name, (group, count) in leftovers.attach(self).items():
+                    self.foreign[name] = count
+                    if group and self.groups is not None:
+                        for _ in range(count):
+                            self.groups.occupy(group, name)
         self.clock0 = time.perf_counter()
         self.wall0 = time.time()
         # Where task bodies run: here (``_execute``), or in an executor (``_remote.Remote``,
@@ -182,6 +197,8 @@ class Run:
         execute = self._execute if self.bodies is None else self.bodies.run_body
         if self.scopes:  # chosen once per worker: a run without scopes pays nothing per task
             execute = functools.partial(self._scoped, execute)
+        if self.foreign:  # the same: only a run after an abandoned body pays for this
+            execute = functools.partial(self._unless_still_running, execute)
         tasks, slot = self.tasks, worker_slot()  # current_task(): see context.py
         result: Optional[TaskResult] = None
         index = -1
@@ -236,6 +253,30 @@ class Run:
             for scope in list(self.scopes):
                 stack.enter_context(scope(node_id(task.name, task.module)))
             return execute(index, thread_name)
+
+    def _unless_still_running(self, execute: Callable[[int, str], TaskResult], index: int,
+                              thread_name: str) -> TaskResult:
+        """Never a second copy of a body: a task whose body from an earlier run is still
+        running is skipped, and its dependents with it."""
+        task = self.tasks[index]
+        if task.name in self.foreign:
+            return _skipped(task, "not started: its body from an earlier start() timed out "
+                                  "and is still running")
+        return execute(index, thread_name)
+
+    def leftover_ended(self, name: str, group: Optional[str]) -> None:
+        """A body an earlier run abandoned has ended (called from any thread)."""
+        with self.lock:
+            count = self.foreign.get(name)
+            if count is None:
+                return
+            if count > 1:
+                self.foreign[name] = count - 1
+            else:
+                del self.foreign[name]
+            if group and self.groups is not None and \
+                    self.groups.vacate(group, name, self.ready) and self.idle:
+                self.wakeup.notify()
 
     def _execute(self, index: int, thread_name: str) -> TaskResult:
         task = self.tasks[index]
@@ -313,15 +354,20 @@ class Run:
         elif released > 1 and self.idle:
             self.wakeup.notify(released - 1)
 
-    def body_abandoned(self, index: int) -> Callable[[], None]:
+    def body_abandoned(self, index: int, ends_known: bool = True) -> Callable[[], None]:
         """A body runner stopped waiting for task ``index``'s body, which still runs.
 
         Until the returned ``release`` is called (from any thread, when that body really
-        ends) the task keeps its group slot: a group's limit counts bodies, not tasks.
+        ends) the task keeps its group slot: a group's limit counts bodies, not tasks; and
+        later runs of the scheduler do not start the task again (``_leftovers.py``), unless
+        ``ends_known`` is false: nobody will call ``release``, so only this run waits.
         """
+        task = self.tasks[index]
+        ended = self.leftovers.abandoned(task.name, task.group) \
+            if self.leftovers is not None and ends_known else None
         groups = self.groups
         if groups is None:
-            return _nothing_held
+            return ended or _nothing_held
         with self.lock:
             groups.hold(index)
 
@@ -330,6 +376,8 @@ class Run:
                 task_finished = index not in self.running and not self.finished
                 if groups.unhold(index, task_finished, self.ready) and self.idle:
                     self.wakeup.notify()
+            if ended is not None:
+                ended()
 
         return release
 

@@ -21,6 +21,8 @@ class GroupSlots:
         self.running: dict[str, int] = dict.fromkeys(self.limits, 0)
         self.parked: dict[str, list[int]] = {}  # per group, task indexes waiting, a heap
         self.held: set[int] = set()  # tasks whose abandoned body still holds the slot
+        # Slots held by bodies an earlier run abandoned, still running: group: task names.
+        self.leftovers: dict[str, list[str]] = {}
 
     def admit(self, index: int) -> bool:
         """Take a slot for task ``index``, or park it until one is free."""
@@ -55,6 +57,19 @@ class GroupSlots:
         group = self.of[index]
         return self._free(group, ready) if finished and group is not None else 0
 
+    def occupy(self, group: str, name: str) -> None:
+        """A body of an earlier run, still running, takes a slot of ``group``."""
+        self.running[group] = self.running.get(group, 0) + 1
+        self.leftovers.setdefault(group, []).append(name)
+
+    def vacate(self, group: str, name: str, ready: list[int]) -> int:
+        """That body ended: its slot is free. Returns how many tasks became ready."""
+        names = self.leftovers.get(group, [])
+        if name not in names:
+            return 0
+        names.remove(name)
+        return self._free(group, ready)
+
     def _free(self, group: str, ready: list[int]) -> int:
         self.running[group] -= 1
         parked = self.parked.get(group)
@@ -68,6 +83,8 @@ class GroupSlots:
         holders: dict[str, list[str]] = {}
         for index in sorted(self.held):
             holders.setdefault(self.of[index] or "", []).append(names[index])
+        for group, leftover in self.leftovers.items():
+            holders.setdefault(group, []).extend(leftover)
         reasons = {}
         for group, parked in self.parked.items():
             held = ", ".join(repr(n) for n in holders.get(group, ())) or "?"

@@ -235,7 +235,7 @@ class Remote:
             note = ("its process was ended, and with it the pool, whose other tasks in "
                     "flight failed; a new pool runs the rest")
         else:
-            self.run.body_abandoned(index)  # nothing says when it ends: the slot stays held
+            self.run.body_abandoned(index, ends_known=False)  # the slot stays held this run
             return _noted(reply, error, "its body is left to finish where it runs"), True
         return _noted(reply, error, note), False
 

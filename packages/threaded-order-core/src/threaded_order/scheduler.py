@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 from ._capture import Capture
 from ._engine import _END, Run
 from ._hooks import DISPATCH_CODE, Callback, SchedulerHooks
+from ._leftovers import Leftovers
 from ._order import check_order, critical_path, efficiency, inverse, renumbered
 from ._signals import SigintRelay
 from ._text import check_seconds
@@ -117,6 +118,7 @@ class Scheduler:
             self.plugin_manager.register(plugin)
         self._running: Optional[Run] = None
         self._start_guard = threading.Lock()
+        self._leftovers = Leftovers()  # timed-out bodies that outlive their run
         # Context managers entered on the worker around each task body, each made by
         # ``scope(node_id)``: a ContextVar set there reaches the body (a structlog reporter
         # binds ``task`` this way). Plugins add theirs in ``threaded_order_scheduler_start``,
@@ -242,7 +244,7 @@ class Scheduler:
         run = Run(
             compiled, self.workers, self.state, self.store_results, self.skip_dependents,
             self.max_failures, emit, self.capture, self.limits, self.retries, self.timeout,
-            remote, self.task_scopes,
+            remote, self.task_scopes, self._leftovers,
         )
         meta = {"total_tasks": len(compiled.tasks), "workers": self.workers,
                 "start_time": run.wall0}
@@ -255,6 +257,7 @@ class Scheduler:
                     self._drive(run, hooks)
             finally:
                 self._running = None
+                self._leftovers.detach(run)
                 if remote is not None:
                     remote.close()
             duration = time.perf_counter() - run.clock0
