@@ -14,10 +14,8 @@ Threads and locks
   plugins in ``scheduler_start``, before the first worker starts, and only read after.
 - Guarded by ``Run.lock`` (a ``_mutex.Mutex``): everything else (``pending``, ``initial``,
   ``ready``, ``blocked``, ``running``, ``records``, ``ran``, ``remaining``, ``failures``,
-  ``idle``, ``stop_reason``, ``finished``, ``foreign``), the ``GroupSlots`` in ``groups``
-  and the ``WorkerStarts`` in ``workers``. ``foreign`` only shrinks during a run, so
-  ``_unless_still_running`` reads it without the lock: a stale answer only skips a task
-  whose old body has just ended.
+  ``idle``, ``stop_reason``, ``finished``), the ``GroupSlots`` in ``groups``, the
+  ``WorkerStarts`` in ``workers`` and the ``StillRunning`` in ``still_running``.
 - ``state_lock`` (the user's, in ``state["_state_lock"]``) guards only ``state["results"]``.
 - ``events`` is a ``SimpleQueue``: workers put under the lock, so events follow the graph;
   only the scheduler thread (the caller of ``start()``) takes from it, and only it calls
@@ -51,8 +49,9 @@ from typing import Any, Callable, Optional, Protocol
 
 from . import _capture, _fork, _policies
 from ._groups import GroupSlots
-from ._leftovers import Leftovers
+from ._leftovers import Leftovers, StillRunning
 from ._mutex import Mutex
+from ._run_control import _DONE, _END, _START, RunControl
 from ._text import format_exception, safe_format_exception, safe_str, type_name
 from ._workers import WorkerStarts
 from .context import worker_slot
@@ -60,7 +59,6 @@ from .graph import Compiled
 from .outcomes import apply_outcome, classify, dependency_reason
 from .results import CANCELLED, FAILED, PASSED, SKIPPED, XPASSED, TaskResult, node_id
 
-_START, _DONE, _END, _INTERRUPT = 0, 1, 2, 3
 _GROUP = attrgetter("group")
 
 
@@ -74,7 +72,7 @@ class BodyRunner(Protocol):
         """Run task ``index``'s body (with its policy) and return its record; never raises."""
 
 
-class Run:
+class Run(RunControl):
     """State of one ``start()``: what is ready, running and finished."""
 
     def __init__(
@@ -131,17 +129,10 @@ class Run:
         self.groups: Optional[GroupSlots] = None
         if any(map(_GROUP, self.tasks)):  # groups are non-empty strings or None
             self.groups = GroupSlots([t.group for t in self.tasks], limits)
-        # Bodies that earlier runs abandoned, still running (see _leftovers.py): task name:
-        # how many. Their tasks do not start while they run, and they hold group slots.
+        # Bodies that earlier runs abandoned, still running (see _leftovers.py): their tasks
+        # do not start while they run, and they hold their group slots.
         self.leftovers = leftovers
-        self.foreign: dict[str, int] = {}
-        if leftovers is not None:
-            with self.lock:  # a body that ends meanwhile waits for this (leftover_ended)
-                for name, (group, count) in leftovers.attach(self).items():
-                    self.foreign[name] = count
-                    if group and self.groups is not None:
-                        for _ in range(count):
-                            self.groups.occupy(group, name)
+        self.still_running = StillRunning(self, leftovers) if leftovers is not None else None
         self.clock0 = time.perf_counter()
         self.wall0 = time.time()
         # Where task bodies run: here (``_execute``), or in an executor (``_remote.Remote``,
@@ -197,8 +188,8 @@ class Run:
         execute = self._execute if self.bodies is None else self.bodies.run_body
         if self.scopes:  # chosen once per worker: a run without scopes pays nothing per task
             execute = functools.partial(self._scoped, execute)
-        if self.foreign:  # the same: only a run after an abandoned body pays for this
-            execute = functools.partial(self._unless_still_running, execute)
+        if self.still_running is not None and self.still_running.count:  # the same
+            execute = functools.partial(self.still_running.unless_running, execute)
         tasks, slot = self.tasks, worker_slot()  # current_task(): see context.py
         result: Optional[TaskResult] = None
         index = -1
@@ -253,30 +244,6 @@ class Run:
             for scope in list(self.scopes):
                 stack.enter_context(scope(node_id(task.name, task.module)))
             return execute(index, thread_name)
-
-    def _unless_still_running(self, execute: Callable[[int, str], TaskResult], index: int,
-                              thread_name: str) -> TaskResult:
-        """Never a second copy of a body: a task whose body from an earlier run is still
-        running is skipped, and its dependents with it."""
-        task = self.tasks[index]
-        if task.name in self.foreign:
-            return _skipped(task, "not started: its body from an earlier start() timed out "
-                                  "and is still running")
-        return execute(index, thread_name)
-
-    def leftover_ended(self, name: str, group: Optional[str]) -> None:
-        """A body an earlier run abandoned has ended (called from any thread)."""
-        with self.lock:
-            count = self.foreign.get(name)
-            if count is None:
-                return
-            if count > 1:
-                self.foreign[name] = count - 1
-            else:
-                del self.foreign[name]
-            if group and self.groups is not None and \
-                    self.groups.vacate(group, name, self.ready) and self.idle:
-                self.wakeup.notify()
 
     def _execute(self, index: int, thread_name: str) -> TaskResult:
         task = self.tasks[index]
@@ -426,7 +393,10 @@ class Run:
             return
         self.finished = True
         interrupted = self.stop_reason == "interrupted"
-        stuck = self._stuck_reasons() if self.remaining and self.stop_reason is None else {}
+        stuck: dict[int, str] = {}  # tasks left behind a group slot an abandoned body holds
+        if self.groups is not None and self.remaining and self.stop_reason is None:
+            stuck = self.groups.stuck_reasons([t.name for t in self.tasks], self.dependents,
+                                              self.records)
         for i, task in enumerate(self.tasks if self.remaining else ()):
             if self.records[i] is None:
                 if interrupted:
@@ -440,85 +410,6 @@ class Run:
         self.remaining = 0
         self.wakeup.notify_all()
         self.events.put((_END,))
-
-    def _stuck_reasons(self) -> dict[int, str]:
-        """Why tasks left over when nothing runs could not start: each waits, directly or
-        through its dependencies, on a group whose slot a timed-out body still holds."""
-        if self.groups is None:
-            return {}
-        reasons = self.groups.stuck_reasons([t.name for t in self.tasks])
-        stack = list(reasons)
-        while stack:
-            parent = stack.pop()
-            for child in self.dependents[parent]:
-                if child not in reasons and self.records[child] is None:
-                    reasons[child] = (f"never started: dependency "
-                                      f"{self.tasks[parent].name!r} never started")
-                    stack.append(child)
-        return reasons
-
-    # -- scheduler-thread side ---------------------------------------------------------
-
-    def events_until_end(self, on_start: Callable[..., None], on_done: Callable[..., None],
-                         on_interrupt: Callable[[Optional[bool]], None]) -> None:
-        """Block on the event queue and dispatch until the run ends. No timeouts.
-
-        Interrupts (a signal, ``Scheduler.interrupt``) arrive here as events too, so a
-        signal never lands inside this bookkeeping.
-        """
-        get = self.events.get
-        while True:
-            event = get()
-            kind = event[0]
-            if kind == _DONE:
-                on_done(event[1])
-            elif kind == _START:
-                on_start(event[1], event[2])
-            elif kind == _INTERRUPT:
-                on_interrupt(event[1])
-            else:
-                return
-
-    def request_interrupt(self, cancel: Optional[bool]) -> None:
-        """Queue an interrupt for the scheduler thread: None is one Ctrl-C, False stops new
-        work, True also cancels running tasks. Safe from a signal handler (a reentrant
-        ``SimpleQueue.put``, nothing else)."""
-        self.events.put((_INTERRUPT, cancel))
-
-    def finish_empty(self) -> None:
-        """End a run that started no worker (no tasks)."""
-        with self.lock:
-            self._finalize()
-
-    def interrupt(self) -> None:
-        """First Ctrl-C: start nothing new; running tasks finish and count as usual."""
-        with self.lock:
-            self.stop_reason = "interrupted"
-            if not self.running:
-                self._finalize()
-            else:
-                self.wakeup.notify_all()
-
-    def cancel_running(self) -> None:
-        """Second Ctrl-C: record the running tasks as failed and stop waiting for them."""
-        with self.lock:
-            self.workers.wait_quiet()  # a worker may be starting another; it takes a moment
-            for index in sorted(self.running):
-                task = self.tasks[index]
-                result = TaskResult(
-                    task.name, FAILED, thread=self.running[index], error_type="CancelledError",
-                    error="cancelled by interrupt while running", attempts=1,
-                    module=task.module, tags=task.tags, after=task.after,
-                )
-                self._record(index, result)
-                self.ran.append(task.name)
-            self.running.clear()
-            self.stop_reason = "interrupted"
-            self._finalize()
-
-    def running_names(self) -> list[str]:
-        with self.lock:
-            return [self.tasks[i].name for i in sorted(self.running)]
 
 
 def _nothing_held() -> None:

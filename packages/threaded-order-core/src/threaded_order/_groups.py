@@ -10,6 +10,7 @@ start are reported with the name of the task that holds their slot (``stuck_reas
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from heapq import heappop, heappush
 from typing import Optional
 
@@ -78,8 +79,11 @@ class GroupSlots:
             return 1
         return 0
 
-    def stuck_reasons(self, names: list[str]) -> dict[int, str]:
-        """Why each parked task never started, naming the tasks whose bodies hold its group."""
+    def stuck_reasons(self, names: list[str], dependents: Sequence[Sequence[int]],
+                      records: Sequence[Optional[object]]) -> dict[int, str]:
+        """Why tasks left over when nothing runs never started: each waits, directly or
+        through its dependencies (``dependents``; ``records`` None for a task with no
+        record yet), on a group whose slot a timed-out body still holds. Names those."""
         holders: dict[str, list[str]] = {}
         for index in sorted(self.held):
             holders.setdefault(self.of[index] or "", []).append(names[index])
@@ -91,4 +95,11 @@ class GroupSlots:
             for index in parked:
                 reasons[index] = (f"never started: group {group!r} is at its limit, held by "
                                   f"timed-out task {held} whose body is still running")
+        stack = list(reasons)
+        while stack:
+            parent = stack.pop()
+            for child in dependents[parent]:
+                if child not in reasons and records[child] is None:
+                    reasons[child] = f"never started: dependency {names[parent]!r} never started"
+                    stack.append(child)
         return reasons

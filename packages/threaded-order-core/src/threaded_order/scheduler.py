@@ -14,10 +14,11 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 from ._capture import Capture
-from ._engine import _END, Run
+from ._engine import Run
 from ._hooks import DISPATCH_CODE, Callback, SchedulerHooks
 from ._leftovers import Leftovers
 from ._order import check_order, critical_path, efficiency, inverse, renumbered
+from ._run_control import _END
 from ._signals import SigintRelay
 from ._text import check_seconds
 from .graph import DAGraph, Task, normalize_after
