@@ -36,7 +36,6 @@ does not end raises ``MtrunHung``, which is also a ``subprocess.TimeoutExpired``
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import io
 import locale
@@ -49,7 +48,9 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, NamedTuple, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
+
+from ._child_io import ChildOutput, child_setup, open_tty
 
 __all__ = ["ANSI", "SUMMARY", "TIMEOUT", "MtrunHung", "MtrunProcess", "RunResult",
            "mtrun_command", "mtrun_env", "parse_outcomes", "run_mtrun", "spawn_mtrun",
@@ -192,14 +193,14 @@ def spawn_mtrun(*args: PathLike, cwd: Optional[PathLike] = None, env: Optional[E
     full_env = mtrun_env(env, autoload=autoload, pythonpath=pythonpath)
     encoding = full_env.get("PYTHONIOENCODING", "").split(":")[0] or \
         locale.getpreferredencoding(False)
-    master, slave = _open_tty(tty_size) if tty else (-1, -1)
+    master, slave = open_tty(tty_size) if tty else (-1, -1)
     out: Any = slave if tty else (subprocess.PIPE if stdout is None else stdout)
     try:
         proc = subprocess.Popen(
             command, cwd=cwd, env=full_env, stdin=subprocess.PIPE if stdin else
             subprocess.DEVNULL, stdout=out, stderr=slave if tty else subprocess.PIPE,
             start_new_session=new_session,
-            preexec_fn=_child_setup(tuple(ignore_signals), preexec_fn))
+            preexec_fn=child_setup(tuple(ignore_signals), preexec_fn))
     except BaseException:
         if tty:
             os.close(master)
@@ -210,63 +211,6 @@ def spawn_mtrun(*args: PathLike, cwd: Optional[PathLike] = None, env: Optional[E
     return MtrunProcess(proc, command, encoding, new_session, tty=master if tty else None)
 
 
-class _Output:
-    """One output stream of the child, read by a thread into lines a test can wait for."""
-
-    def __init__(self) -> None:
-        self._lines: list[str] = []
-        self._partial = ""
-        self._seen = 0  # lines already looked at by next_with
-        self._ended = False
-        self._changed = threading.Condition()
-
-    def pump(self, stream: BinaryIO, encoding: str) -> None:
-        """Read ``stream`` to its end, then close it."""
-        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-        read = getattr(stream, "read1", stream.read)
-        with stream:
-            try:
-                while True:
-                    try:
-                        data = read(65536)
-                    except OSError:  # EIO once the child has closed its terminal
-                        data = b""
-                    self._feed(decoder.decode(data, final=not data))
-                    if not data:
-                        return
-            finally:
-                self.end()
-
-    def end(self) -> None:
-        with self._changed:
-            self._lines += [self._partial] if self._partial else []
-            self._partial, self._ended = "", True
-            self._changed.notify_all()
-
-    def _feed(self, text: str) -> None:
-        with self._changed:
-            *complete, self._partial = (self._partial + text).split("\n")
-            self._lines.extend(line + "\n" for line in complete)
-            self._changed.notify_all()
-
-    def text(self) -> str:
-        with self._changed:
-            return "".join(self._lines) + self._partial
-
-    def next_with(self, text: str, deadline: float) -> Optional[str]:
-        """The next line containing ``text``; None once the stream ended or time ran out."""
-        with self._changed:
-            while True:
-                while self._seen < len(self._lines):
-                    self._seen += 1
-                    if text in self._lines[self._seen - 1]:
-                        return self._lines[self._seen - 1]
-                remaining = deadline - time.monotonic()
-                if self._ended or remaining <= 0:
-                    return None
-                self._changed.wait(remaining)
-
-
 class MtrunProcess:
     """A running mtrun (see ``spawn_mtrun``); ``proc`` is its ``subprocess.Popen``."""
 
@@ -274,7 +218,7 @@ class MtrunProcess:
                  new_session: bool, tty: Optional[int] = None) -> None:
         self.proc, self.command, self.new_session = proc, command, new_session
         self._encoding = encoding
-        self.out, self.err = _Output(), _Output()
+        self.out, self.err = ChildOutput(), ChildOutput()
         streams = [(self.out, proc.stdout), (self.err, proc.stderr)] if tty is None else \
             [(self.out, os.fdopen(tty, "rb", buffering=0)), (self.err, None)]
         self._pumps = []
@@ -381,35 +325,6 @@ class MtrunProcess:
     def _shown(self) -> str:
         return (f"--- stdout (end)\n{self.out.text()[-_TAIL:]}\n"
                 f"--- stderr (end)\n{self.err.text()[-_TAIL:]}")
-
-
-def _child_setup(ignore: tuple[int, ...], then: Optional[Callable[[], None]]
-                 ) -> Optional[Callable[[], None]]:
-    """What the child runs before mtrun, only when needed: a preexec_fn is not free when
-    this process has threads."""
-    inherited = sys.platform != "win32" and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-    if not (ignore or then or inherited):
-        return None
-
-    def setup() -> None:  # pragma: no cover - runs in the child
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        for signum in ignore:
-            signal.signal(signum, signal.SIG_IGN)
-        if then is not None:
-            then()
-
-    return setup
-
-
-def _open_tty(size: tuple[int, int]) -> tuple[int, int]:
-    import fcntl
-    import pty
-    import struct
-    import termios
-
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
-    return master, slave
 
 
 def _in_process(argv: list[str], cwd: Optional[PathLike], env: dict[str, Optional[str]],
