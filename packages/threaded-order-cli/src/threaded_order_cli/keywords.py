@@ -15,7 +15,7 @@ from threaded_order import Task
 
 from .collect import selection
 from .config import UsageError
-from .tagexpr import _AND, _BINARY, _NOT, _postfix, scan
+from .tagexpr import _postfix, evaluate, scan
 
 KeywordMatcher = Callable[[Task], bool]
 
@@ -45,17 +45,7 @@ def compile_keywords(text: str) -> KeywordMatcher:
 
     def match(task: Task) -> bool:
         names = names_of(task)
-        stack: list[bool] = []
-        for op in program:
-            if op == _NOT:
-                stack.append(not stack.pop())
-            elif op in _BINARY:
-                right, left = stack.pop(), stack.pop()
-                stack.append(left and right if op == _AND else left or right)
-            else:
-                word = op[1:].lower()
-                stack.append(any(word in name for name in names))
-        return stack[0]
+        return evaluate(program, lambda word: any(word.lower() in name for name in names))
 
     return match
 

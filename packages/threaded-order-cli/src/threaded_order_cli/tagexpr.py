@@ -47,18 +47,24 @@ def compile_tags(text: str) -> Matcher:
     program = _postfix(tokens, lambda what: UsageError(f"--tags {text!r}: {what}"))
 
     def match(tags: set[str]) -> bool:
-        stack: list[bool] = []
-        for op in program:
-            if op == _NOT:
-                stack.append(not stack.pop())
-            elif op in _BINARY:
-                right, left = stack.pop(), stack.pop()
-                stack.append(left and right if op == _AND else left or right)
-            else:
-                stack.append(op[1:] in tags)
-        return stack[0]
+        return evaluate(program, tags.__contains__)
 
     return match
+
+
+def evaluate(program: list[str], holds: Callable[[str], bool]) -> bool:
+    """Run a postfix ``program`` (from ``_postfix``); ``holds(word)`` says if a word is
+    true. Shared by ``--tags`` and ``-k``."""
+    stack: list[bool] = []
+    for op in program:
+        if op == _NOT:
+            stack.append(not stack.pop())
+        elif op in _BINARY:
+            right, left = stack.pop(), stack.pop()
+            stack.append(left and right if op == _AND else left or right)
+        else:
+            stack.append(holds(op[1:]))
+    return stack[0]
 
 
 # Postfix program: operators as below, a tag as "=" + its name (no clash with an operator).
