@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import heapq
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from benchmarks import graphs, measure, runners
+from benchmarks.__main__ import main
 
-from benchmarks import graphs, measure, runners  # noqa: E402
-from benchmarks.__main__ import main  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 SPECS = ["independent:30", "chain:15", "fan:20", "layered:40", "suite:60"]
 TINY = ["--sizes", "20", "--sleep-size", "12", "--sleep-ms", "1", "--repeats", "1",

@@ -11,13 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from threaded_order_cli.testing import TIMEOUT
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # the benchmarks package lives at the repo root, uninstalled
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.e2e.runners import (  # noqa: E402
+from benchmarks.e2e.runners import (
     Outcome,
     Runner,
     parse_counts,
@@ -25,7 +19,8 @@ from benchmarks.e2e.runners import (  # noqa: E402
     runners_for,
     wrong,
 )
-from benchmarks.e2e.suites import Suite, order_violations, write_module, write_suite  # noqa: E402
+from benchmarks.e2e.suites import Suite, order_violations, write_module, write_suite
+from threaded_order_cli.testing import TIMEOUT
 
 TRIVIAL = Suite("trivial", 20, files=2)
 CHAINS = Suite("chains", 20, sleep=0.002, chains=4, files=4)

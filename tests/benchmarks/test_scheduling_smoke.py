@@ -8,19 +8,14 @@ in dependency order, with the counts read right.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # the benchmarks package lives at the repo root, uninstalled
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.scheduling.cli import main  # noqa: E402
-from benchmarks.scheduling.runs import run_mtrun, run_xdist  # noqa: E402
-from benchmarks.scheduling.shards import by_file_count  # noqa: E402
-from benchmarks.scheduling.suite import (  # noqa: E402
+from benchmarks.scheduling.cli import main
+from benchmarks.scheduling.runs import run_mtrun, run_xdist
+from benchmarks.scheduling.shards import by_file_count
+from benchmarks.scheduling.suite import (
     Log,
     Spec,
     critical_path,
